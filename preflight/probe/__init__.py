@@ -1,0 +1,71 @@
+"""Read an image's header: recognise the format by its magic bytes, then hand it to that format's parser.
+
+Each format module exposes the same small surface:
+    accepts(head: bytes) -> bool          a cheap test on the first bytes
+    probe(src: Source) -> ImageInfo       the header reader (bounded reads, raises ProbeError subclasses)
+    verify(src, info) -> None             optional: a whole-file integrity check for deep=True;
+                                          formats without one are decoded by libvips instead.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import BinaryIO
+
+from preflight.errors import ProbeError, UnreadableError, UnsupportedFormatError
+from preflight.model import ImageInfo
+from preflight.probe import png, unsupported
+from preflight.probe._source import Source
+from preflight.probe._vips import verify_with_vips
+
+ImageSource = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
+
+# The one list of formats preflight probes, tried in order on the first bytes.
+FORMATS = (png,)
+
+
+def probe(source: ImageSource, *, deep: bool = False) -> ImageInfo:
+    """Read format, size, depth, colour mode, orientation and frame count from the header alone.
+
+    With ``deep=True`` the whole file is also checked (checksums, complete compressed data, a decode by
+    libvips), so truncated or corrupt files are rejected even when their header is intact.
+    Raises only ProbeError subclasses for bad input.
+    """
+    path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
+    try:
+        src = Source.open(source)
+    except ProbeError as exc:
+        raise exc.with_path(path) from None
+    except OSError as exc:
+        raise UnreadableError(exc.strerror or str(exc), path=path) from None
+    try:
+        with src:
+            module = _detect(src.head)
+            info = module.probe(src)
+            if deep:
+                verify = getattr(module, "verify", None)
+                if verify is not None:
+                    verify(src, info)
+                verify_with_vips(source, src, info)
+            return info
+    except ProbeError as exc:
+        if exc.format is None:
+            exc.format = src.format
+        raise exc.with_path(path if path is not None else src.name) from None
+    except OSError as exc:
+        raise UnreadableError(exc.strerror or str(exc), path=path, format=src.format) from None
+
+
+def _detect(head: bytes):
+    for module in FORMATS:
+        if module.accepts(head):
+            return module
+    if not head:
+        raise UnsupportedFormatError("empty file")
+    name = unsupported.identify(head)
+    if name is not None:
+        raise UnsupportedFormatError(f"{name} is not a supported format", format=name)
+    raise UnsupportedFormatError(f"not a recognised image format (starts with {head[:8].hex(' ')})")
+
+
+__all__ = ["FORMATS", "ImageSource", "probe"]

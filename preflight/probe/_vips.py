@@ -1,0 +1,40 @@
+"""Deep integrity check by a full decode in libvips: the one place pyvips errors are translated."""
+
+from __future__ import annotations
+
+import os
+
+from preflight.errors import CorruptDataError
+from preflight.model import Format, ImageInfo
+from preflight.probe._source import Source
+
+# PNG is proven by its own CRC and zlib check; the others need a real decode.
+DECODED_BY_VIPS = frozenset({Format.JPEG, Format.WEBP, Format.TIFF, Format.GIF, Format.BMP, Format.HEIC, Format.AVIF})
+
+
+def verify_with_vips(source: object, src: Source, info: ImageInfo) -> None:
+    """Decode every pixel (streaming, constant memory); fail on truncation or decoder errors."""
+    if info.format not in DECODED_BY_VIPS:
+        return
+    import pyvips  # imported lazily: header probes must not pay for loading libvips
+
+    options = {"access": "sequential", "fail_on": "error"}
+    if info.frames > 1:
+        options["n"] = -1
+    try:
+        if isinstance(source, (str, os.PathLike)):
+            image = pyvips.Image.new_from_file(os.fspath(source), **options)
+        else:
+            data = src.whole()
+            if data is None:
+                data = b"".join(src.chunks(0, src.size))
+            image = pyvips.Image.new_from_buffer(data, "", **options)
+        image.avg()  # forces a full decode without holding the pixels
+    except pyvips.Error as exc:
+        raise CorruptDataError(f"decode failed: {_first_line(exc)}", format=str(info.format)) from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = getattr(exc, "detail", None) or str(exc)
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return "; ".join(lines[:2]) if lines else "unknown libvips error"
