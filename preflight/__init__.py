@@ -1,8 +1,8 @@
 """preflight: check images before they are uploaded to image-processing services, fix them, submit them.
 
-    >>> import preflight
-    >>> info = preflight.probe("photo.jpg")        # header only, no pixel decoding
-    >>> info.format, info.width, info.height, info.orientation
+>>> import preflight
+>>> info = preflight.probe("photo.jpg")        # header only, no pixel decoding
+>>> info.format, info.width, info.height, info.orientation
 """
 
 from __future__ import annotations

@@ -27,7 +27,9 @@ class ProbeError(PreflightError):
 
     code = "probe-error"
 
-    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None, format: str | None = None):
+    def __init__(
+        self, message: str, *, path: str | os.PathLike[str] | None = None, format: str | None = None
+    ):
         self.path = os.fspath(path) if path is not None else None
         self.format = format
         self.reason = message

@@ -95,7 +95,9 @@ class Profile:
 
     name: str
     description: str = ""
-    formats: frozenset[str] | None = None  # Format values, or names probe reports as unsupported ("SVG", "PNM")
+    formats: frozenset[str] | None = (
+        None  # Format values, or names probe reports as unsupported ("SVG", "PNM")
+    )
     min_width: int | None = None
     min_height: int | None = None
     max_width: int | None = None
@@ -125,4 +127,9 @@ class Finding:
     fixable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "severity": str(self.severity), "message": self.message, "fixable": self.fixable}
+        return {
+            "code": self.code,
+            "severity": str(self.severity),
+            "message": self.message,
+            "fixable": self.fixable,
+        }

@@ -33,7 +33,9 @@ def describe(info: ImageInfo) -> str:
 
 @click.command("probe")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=False))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.option("--deep", is_flag=True, help="Also read the whole file to prove it is intact (decodes it).")
 def probe_command(paths: tuple[str, ...], output_format: str, deep: bool) -> None:
     """Read format, size, depth, colour mode, orientation and frames from each file's header."""

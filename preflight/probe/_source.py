@@ -81,7 +81,9 @@ class Source:
         """Count one marker/chunk/box walked; refuse files built to make the walk endless."""
         self.steps += 1
         if self.steps > MAX_STEPS:
-            raise MalformedError(f"more than {MAX_STEPS} structures before the image data", format=self.format)
+            raise MalformedError(
+                f"more than {MAX_STEPS} structures before the image data", format=self.format
+            )
 
     def read(self, offset: int, length: int) -> bytes:
         """Exactly `length` bytes at `offset`, or TruncatedError."""
@@ -98,7 +100,9 @@ class Source:
         if offset < 0 or length < 0:
             raise MalformedError(f"negative offset or length ({offset}, {length})", format=self.format)
         if length > MAX_READ:
-            raise MalformedError(f"declared structure of {length} bytes is implausibly large", format=self.format)
+            raise MalformedError(
+                f"declared structure of {length} bytes is implausibly large", format=self.format
+            )
         end = offset + length
         if end <= len(self.head):
             return self.head[offset:end]

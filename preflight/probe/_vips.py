@@ -9,7 +9,9 @@ from preflight.model import Format, ImageInfo
 from preflight.probe._source import Source
 
 # PNG is proven by its own CRC and zlib check; the others need a real decode.
-DECODED_BY_VIPS = frozenset({Format.JPEG, Format.WEBP, Format.TIFF, Format.GIF, Format.BMP, Format.HEIC, Format.AVIF})
+DECODED_BY_VIPS = frozenset(
+    {Format.JPEG, Format.WEBP, Format.TIFF, Format.GIF, Format.BMP, Format.HEIC, Format.AVIF}
+)
 
 
 def verify_with_vips(source: object, src: Source, info: ImageInfo) -> None:

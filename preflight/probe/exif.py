@@ -32,7 +32,7 @@ def orientation(tiff: bytes) -> int:
         entry = ifd + 2 + 12 * i
         if entry + 12 > len(tiff):
             return 1
-        tag, typ, n = struct.unpack_from(e + "HHI", tiff, entry)
+        tag, typ, _count = struct.unpack_from(e + "HHI", tiff, entry)
         if tag == ORIENTATION_TAG:
             if typ == 3:  # SHORT, stored in the first two bytes of the value field
                 (value,) = struct.unpack_from(e + "H", tiff, entry + 8)

@@ -35,7 +35,9 @@ def probe(src: Source) -> ImageInfo:
         raise MalformedError("first chunk is not a 13-byte IHDR", format="PNG")
     if zlib.crc32(ihdr[4:21]) != struct.unpack_from(">I", ihdr, 21)[0]:
         raise CorruptDataError("IHDR CRC mismatch", format="PNG")
-    width, height, depth, color_type, compression, filtering, interlace = struct.unpack_from(">IIBBBBB", ihdr, 8)
+    width, height, depth, color_type, compression, filtering, interlace = struct.unpack_from(
+        ">IIBBBBB", ihdr, 8
+    )
     if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION):
         raise MalformedError(f"invalid size {width}x{height}", format="PNG")
     if color_type not in COLOR_TYPES:
@@ -45,7 +47,8 @@ def probe(src: Source) -> ImageInfo:
         raise MalformedError(f"bit depth {depth} is invalid for colour type {color_type}", format="PNG")
     if compression != 0 or filtering != 0 or interlace > 1:
         raise MalformedError(
-            f"unknown compression/filter/interlace method ({compression}/{filtering}/{interlace})", format="PNG"
+            f"unknown compression/filter/interlace method ({compression}/{filtering}/{interlace})",
+            format="PNG",
         )
 
     has_alpha = color_type in (4, 6)
@@ -99,7 +102,15 @@ def _raw_size(info: ImageInfo) -> int:
         return h * (1 + (w * bits + 7) // 8)
     total = 0
     # Adam7 passes: (x start, y start, x step, y step)
-    for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)):
+    for x0, y0, dx, dy in (
+        (0, 0, 8, 8),
+        (4, 0, 8, 8),
+        (0, 4, 4, 8),
+        (2, 0, 4, 4),
+        (0, 2, 2, 4),
+        (1, 0, 2, 2),
+        (0, 1, 1, 2),
+    ):
         pw = (w - x0 + dx - 1) // dx if w > x0 else 0
         ph = (h - y0 + dy - 1) // dy if h > y0 else 0
         if pw and ph:
@@ -141,13 +152,13 @@ def verify(src: Source, info: ImageInfo) -> None:
                     raise CorruptDataError(f"image data is not valid zlib: {exc}", format="PNG") from exc
         (stored,) = struct.unpack(">I", src.read(offset + 8 + length, 4))
         if crc != stored:
-            raise CorruptDataError(f"CRC mismatch in {ctype.decode('latin-1')} chunk at byte {offset}", format="PNG")
+            raise CorruptDataError(
+                f"CRC mismatch in {ctype.decode('latin-1')} chunk at byte {offset}", format="PNG"
+            )
         offset += 12 + length
         if ctype == b"IEND":
             break
         if offset >= src.size:
             raise TruncatedError("file ends without an IEND chunk", format="PNG")
     if not inflater.eof or produced != expected:
-        raise CorruptDataError(
-            f"image data holds {produced} of {expected} bytes of scanlines", format="PNG"
-        )
+        raise CorruptDataError(f"image data holds {produced} of {expected} bytes of scanlines", format="PNG")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 # (name, test on the first bytes), most specific first.
 _SIGNATURES: tuple[tuple[str, object], ...] = (
-    ("JPEG 2000", lambda h: h.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n") or h.startswith(b"\xff\x4f\xff\x51")),
+    (
+        "JPEG 2000",
+        lambda h: h.startswith(b"\x00\x00\x00\x0cjP  \r\n\x87\n") or h.startswith(b"\xff\x4f\xff\x51"),
+    ),
     ("JPEG XL", lambda h: h.startswith(b"\xff\x0a") or h.startswith(b"\x00\x00\x00\x0cJXL \r\n\x87\n")),
     ("JPEG XR", lambda h: h.startswith(b"II\xbc")),
     ("PSD", lambda h: h.startswith(b"8BPS")),
@@ -28,7 +31,12 @@ _SIGNATURES: tuple[tuple[str, object], ...] = (
 
 def _looks_like_svg(head: bytes) -> bool:
     text = head[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if not (text.startswith(b"<?xml") or text.startswith(b"<svg") or text.startswith(b"<!--") or text.startswith(b"<!doctype svg")):
+    if not (
+        text.startswith(b"<?xml")
+        or text.startswith(b"<svg")
+        or text.startswith(b"<!--")
+        or text.startswith(b"<!doctype svg")
+    ):
         return False
     return b"<svg" in text
 
