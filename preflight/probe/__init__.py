@@ -12,16 +12,16 @@ from __future__ import annotations
 import os
 from typing import BinaryIO
 
-from preflight.errors import ProbeError, UnreadableError, UnsupportedFormatError
+from preflight.errors import MalformedError, ProbeError, UnreadableError, UnsupportedFormatError
 from preflight.model import ImageInfo
-from preflight.probe import png, unsupported
+from preflight.probe import bmp, gif, isobmff, jpeg, png, tiff, unsupported, webp
 from preflight.probe._source import Source
 from preflight.probe._vips import verify_with_vips
 
 ImageSource = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 
 # The one list of formats preflight probes, tried in order on the first bytes.
-FORMATS = (png,)
+FORMATS = (png, webp, tiff, isobmff, jpeg, gif, bmp)
 
 
 def probe(source: ImageSource, *, deep: bool = False) -> ImageInfo:
@@ -62,9 +62,11 @@ def _detect(head: bytes):
             return module
     if not head:
         raise UnsupportedFormatError("empty file")
+    if head[1:4] == b"PNG":  # e.g. line endings rewritten by a text-mode transfer
+        raise MalformedError(f"damaged PNG signature {head[:8].hex(' ')}", format="PNG")
     name = unsupported.identify(head)
     if name is not None:
-        raise UnsupportedFormatError(f"{name} is not a supported format", format=name)
+        raise UnsupportedFormatError("recognised, but not a format preflight checks", format=name)
     raise UnsupportedFormatError(f"not a recognised image format (starts with {head[:8].hex(' ')})")
 
 
