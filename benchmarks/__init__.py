@@ -1,0 +1,1 @@
+"""preflight's benchmark suite: each module compares preflight with its peers in one run."""
