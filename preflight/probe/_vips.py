@@ -8,15 +8,14 @@ from preflight.errors import CorruptDataError
 from preflight.model import Format, ImageInfo
 from preflight.probe._source import Source
 
-# PNG is proven by its own CRC and zlib check; the others need a real decode.
-DECODED_BY_VIPS = frozenset(
-    {Format.JPEG, Format.WEBP, Format.TIFF, Format.GIF, Format.BMP, Format.HEIC, Format.AVIF}
-)
+# PNG is proven by its own CRC and zlib check; the others need a real decode. libvips (pyvips-binary) has no
+# BMP loader, so BMP relies on bmp.verify alone.
+DECODED_BY_VIPS = frozenset({Format.JPEG, Format.WEBP, Format.TIFF, Format.GIF, Format.HEIC, Format.AVIF})
 
 
 def verify_with_vips(source: object, src: Source, info: ImageInfo) -> None:
     """Decode every pixel (streaming, constant memory); fail on truncation or decoder errors."""
-    if info.format not in DECODED_BY_VIPS:
+    if info.format not in DECODED_BY_VIPS or not _vips_decodes(info):
         return
     import pyvips  # imported lazily: header probes must not pay for loading libvips
 
@@ -34,6 +33,14 @@ def verify_with_vips(source: object, src: Source, info: ImageInfo) -> None:
         image.avg()  # forces a full decode without holding the pixels
     except pyvips.Error as exc:
         raise CorruptDataError(f"decode failed: {_first_line(exc)}", format=str(info.format)) from None
+
+
+def _vips_decodes(info: ImageInfo) -> bool:
+    """False for variants the libjpeg inside libvips cannot read at all (12/16-bit, lossless, hierarchical): a
+    valid file must not fail as corrupt; jpeg.verify has already walked their data to EOI."""
+    if info.format is Format.JPEG:
+        return info.bit_depth == 8 and "lossless" not in info.codec and "hierarchical" not in info.codec
+    return True
 
 
 def _first_line(exc: Exception) -> str:
