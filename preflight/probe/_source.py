@@ -9,9 +9,10 @@ per-read cap, so a declared length of 2 GiB is reported instead of allocated.
 from __future__ import annotations
 
 import os
+import stat
 from typing import BinaryIO
 
-from preflight.errors import MalformedError, TruncatedError
+from preflight.errors import MalformedError, TruncatedError, UnreadableError
 
 HEAD_SIZE = 4096  # one read covers the whole header of most small files
 MAX_READ = 16 * 1024 * 1024  # no single structure preflight parses is larger than this
@@ -21,55 +22,72 @@ MAX_STEPS = 100_000  # bound on markers/chunks/boxes walked, so crafted files ca
 class Source:
     """Random access reads over a path, bytes or seekable binary file object."""
 
-    __slots__ = ("_base", "_file", "_owned", "bytes_read", "format", "head", "name", "size", "steps")
+    __slots__ = ("_base", "_fd", "_file", "bytes_read", "format", "head", "name", "size", "steps")
 
-    def __init__(self, file: BinaryIO | None, data: bytes | None, name: str | None, *, base: int = 0):
-        self._file = file
-        self._owned = False
-        self._base = base
+    def __init__(self, name: str | None = None) -> None:
+        self._fd = -1  # a path is read with os.pread: no file object, no seeks
+        self._file: BinaryIO | None = None
+        self._base = 0
         self.name = name
         self.format: str | None = None  # set by the parser, so errors can name it
         self.steps = 0
-        if data is not None:
-            self.size = len(data)
-            self.head = data
-            self.bytes_read = 0
-        else:
-            assert file is not None
-            self.size = file.seek(0, os.SEEK_END) - base
-            file.seek(base)
-            self.head = file.read(HEAD_SIZE)
-            self.bytes_read = len(self.head)
+        self.head = b""
+        self.size = 0
+        self.bytes_read = 0
 
     @classmethod
     def open(cls, source: str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO) -> Source:
+        if type(source) is str:  # the common case first
+            return cls._open_path(source)
         if isinstance(source, (bytes, bytearray, memoryview)):
-            return cls(None, bytes(source), None)
-        if isinstance(source, (str, os.PathLike)):
-            # Unbuffered: reads are exact, so a 40-byte header costs one small read, not 8 KiB.
-            file = open(source, "rb", buffering=0)  # noqa: SIM115 - closed by Source.close
-            try:
-                src = cls(file, None, os.fspath(source))  # type: ignore[arg-type]
-            except BaseException:
-                file.close()
-                raise
-            src._owned = True
+            src = cls()
+            src.head = bytes(source)
+            src.size = len(src.head)
             return src
+        if isinstance(source, (str, os.PathLike)):
+            return cls._open_path(os.fspath(source))  # type: ignore[arg-type]
         if hasattr(source, "read") and hasattr(source, "seek"):
             name = getattr(source, "name", None)
-            name = name if isinstance(name, str) else None
+            src = cls(name if isinstance(name, str) else None)
             if not (hasattr(source, "seekable") and source.seekable()):
                 # A pipe or socket: spool it, bounded like any other read.
                 data = source.read(MAX_READ * 4 + 1)
                 if len(data) > MAX_READ * 4:
-                    raise MalformedError("unseekable stream larger than 64 MiB", path=name)
-                return cls(None, data, name)
-            return cls(source, None, name, base=source.tell())
+                    raise MalformedError("unseekable stream larger than 64 MiB", path=src.name)
+                src.head, src.size = data, len(data)
+                return src
+            src._file = source
+            src._base = source.tell()
+            src.size = source.seek(0, os.SEEK_END) - src._base
+            source.seek(src._base)
+            src.head = source.read(HEAD_SIZE)
+            src.bytes_read = len(src.head)
+            return src
         raise TypeError(f"probe() takes a path, bytes or a binary file object, not {type(source).__name__}")
 
+    @classmethod
+    def _open_path(cls, path: str) -> Source:
+        # O_NONBLOCK: a FIFO must not make the probe wait for a writer; it has no effect on regular files.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+                raise UnreadableError(f"{kind}", path=path)
+            src = cls(path)
+            src._fd = fd
+            src.size = st.st_size
+            src.head = os.pread(fd, HEAD_SIZE, 0)
+            src.bytes_read = len(src.head)
+            return src
+        except BaseException:
+            os.close(fd)
+            raise
+
     def close(self) -> None:
-        if self._owned and self._file is not None:
-            self._file.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def __enter__(self) -> Source:
         return self
@@ -87,6 +105,8 @@ class Source:
 
     def read(self, offset: int, length: int) -> bytes:
         """Exactly `length` bytes at `offset`, or TruncatedError."""
+        if offset >= 0 and length >= 0 and offset + length <= len(self.head):
+            return self.head[offset : offset + length]  # the common case, kept cheap
         data = self.read_upto(offset, length)
         if len(data) != length:
             raise TruncatedError(
@@ -106,10 +126,15 @@ class Source:
         end = offset + length
         if end <= len(self.head):
             return self.head[offset:end]
-        if self._file is None or offset >= self.size:
-            return self.head[offset:end] if offset < len(self.head) else b""
-        self._file.seek(self._base + offset)
-        data = self._file.read(min(length, self.size - offset))
+        if offset >= self.size:
+            return b""
+        if self._fd >= 0:
+            data = os.pread(self._fd, min(length, self.size - offset), offset)
+        elif self._file is not None:
+            self._file.seek(self._base + offset)
+            data = self._file.read(min(length, self.size - offset))
+        else:
+            return self.head[offset:end]
         self.bytes_read += len(data)
         return data
 
@@ -123,7 +148,7 @@ class Source:
 
     def whole(self) -> bytes | None:
         """All bytes if the source is already in memory, else None."""
-        return self.head if self._file is None else None
+        return self.head if self._file is None and self._fd < 0 else None
 
     @property
     def path(self) -> str | None:

@@ -11,7 +11,8 @@ from preflight.probe import exif
 from preflight.probe._source import Source
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MAX_DIMENSION = 2**31 - 1  # PNG spec: width and height fit in 31 bits
+MAX_DIMENSION = 2**31 - 1
+_CHUNK_HEADER = struct.Struct(">I4s")  # PNG spec: width and height fit in 31 bits
 
 # colour type -> (mode, samples per pixel, allowed bit depths)
 COLOR_TYPES = {
@@ -54,9 +55,13 @@ def probe(src: Source) -> ImageInfo:
     has_alpha = color_type in (4, 6)
     orientation, frames, icc, seen_plte = 1, 1, False, False
     offset = 33
+    head = src.head
     while True:
         src.step()
-        length, ctype = struct.unpack(">I4s", src.read(offset, 8))
+        if offset + 8 <= len(head):  # chunk headers before IDAT usually sit in the head
+            length, ctype = _CHUNK_HEADER.unpack_from(head, offset)
+        else:
+            length, ctype = _CHUNK_HEADER.unpack(src.read(offset, 8))
         if length > MAX_DIMENSION:
             raise MalformedError(f"chunk {ctype!r} declares {length} bytes", format="PNG")
         if ctype == b"IDAT":
@@ -125,9 +130,13 @@ def verify(src: Source, info: ImageInfo) -> None:
     produced = 0
     offset = 8
     seen_idat = idat_done = False
+    head = src.head
     while True:
         src.step()
-        length, ctype = struct.unpack(">I4s", src.read(offset, 8))
+        if offset + 8 <= len(head):  # chunk headers before IDAT usually sit in the head
+            length, ctype = _CHUNK_HEADER.unpack_from(head, offset)
+        else:
+            length, ctype = _CHUNK_HEADER.unpack(src.read(offset, 8))
         if length > MAX_DIMENSION:
             raise MalformedError(f"chunk {ctype!r} declares {length} bytes", format="PNG")
         crc = zlib.crc32(ctype)

@@ -1,0 +1,60 @@
+"""The bounded Source: paths, bytes and file objects read alike; special files and huge reads are refused."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from preflight import UnreadableError, probe
+from preflight.errors import MalformedError, TruncatedError
+from preflight.probe._source import MAX_READ, Source
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def test_path_bytes_and_file_object_agree() -> None:
+    path = DATA / "rotated_exif6.jpg"
+    from_path = probe(path)
+    assert probe(path.read_bytes()) == from_path
+    with path.open("rb") as fh:
+        assert probe(fh) == from_path
+    assert probe(str(path)) == from_path
+
+
+def test_file_object_is_read_from_its_current_position() -> None:
+    data = (DATA / "photo.jpg").read_bytes()
+    stream = io.BytesIO(b"prefix" + data)
+    stream.seek(6)
+    assert probe(stream).bytes == len(data)
+
+
+def test_directory_is_unreadable_not_a_crash(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableError, match="directory"):
+        probe(tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    with pytest.raises(UnreadableError, match="not a regular file"):
+        probe(fifo)
+
+
+def test_reads_past_the_end_are_truncation_and_huge_reads_are_refused() -> None:
+    src = Source.open(b"0123456789")
+    assert src.read(2, 3) == b"234"
+    with pytest.raises(TruncatedError):
+        src.read(8, 4)
+    with pytest.raises(MalformedError, match="implausibly large"):
+        src.read(0, MAX_READ + 1)
+    with pytest.raises(MalformedError):
+        src.read(-1, 2)
+
+
+def test_wrong_argument_type_is_a_type_error() -> None:
+    with pytest.raises(TypeError):
+        probe(12345)  # type: ignore[arg-type]
