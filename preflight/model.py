@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -132,4 +132,114 @@ class Finding:
             "severity": str(self.severity),
             "message": self.message,
             "fixable": self.fixable,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FixResult:
+    """What `fix` did to one file. `output` is None when nothing was needed (nothing is written then)."""
+
+    source: str
+    output: str | None
+    steps: tuple[str, ...]  # in words: "downscaled 8000x6000 -> 4096x3072", "encoded as JPEG at quality 92"
+    width: int  # of the output as shown (upright), or of the source when nothing was needed
+    height: int
+    bytes: int
+
+    @property
+    def changed(self) -> bool:
+        return self.output is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "output": self.output,
+            "steps": list(self.steps),
+            "width": self.width,
+            "height": self.height,
+            "bytes": self.bytes,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What a provider gave back for one file: the ledger records it per (provider, content_hash, target)."""
+
+    provider: str  # "haut", "autoretouch", "dsio", "coactive"
+    path: str  # the file as the user named it
+    content_hash: str  # lowercase hex SHA-256 of the bytes sent (or registered)
+    target: str  # where it went: base URL plus the account scope, e.g. "https://api.autoretouch.com organization=org1"
+    remote_ids: dict[str, str] = field(default_factory=dict)  # e.g. {"image_id": ..., "batch_id": ...}
+    status: str = "uploaded"  # "uploaded", "exists" (already there, not sent again), "registered", ...
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "path": self.path,
+            "content_hash": self.content_hash,
+            "target": self.target,
+            "remote_ids": dict(self.remote_ids),
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """Everything a validate run found about one file. `info` is None when the header could not be read."""
+
+    path: str  # as the user named it (or as found under a folder they named)
+    info: ImageInfo | None
+    findings: tuple[Finding, ...] = ()
+    digests: dict[str, str] | None = None  # e.g. {"sha256": ...}, filled by the hash layer when asked
+
+    @property
+    def ok(self) -> bool:
+        """No error-level finding (warnings and notes do not fail a file)."""
+        return not any(f.severity is Severity.ERROR for f in self.findings)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "path": self.path,
+            "ok": self.ok,
+            "info": self.info.to_dict() if self.info is not None else None,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+        if self.digests is not None:
+            data["digests"] = dict(self.digests)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A validate run: one FileReport per file, in the order the paths were given."""
+
+    profile: str
+    files: tuple[FileReport, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(f.ok for f in self.files)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """Counts: files checked, files without errors, error- and warning-level findings."""
+        return {
+            "files": len(self.files),
+            "ok": sum(1 for f in self.files if f.ok),
+            "errors": sum(f.count(Severity.ERROR) for f in self.files),
+            "warnings": sum(f.count(Severity.WARNING) for f in self.files),
+        }
+
+    def findings(self) -> list[tuple[FileReport, Finding]]:
+        """Every finding with the file it belongs to, in report order."""
+        return [(f, finding) for f in self.files for finding in f.findings]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "files": [f.to_dict() for f in self.files],
+            "summary": self.summary,
         }

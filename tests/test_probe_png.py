@@ -115,7 +115,7 @@ def test_absurd_declared_size_is_reported_not_allocated() -> None:
 
 def test_size_beyond_31_bits_is_malformed() -> None:
     with pytest.raises(MalformedError, match="invalid size"):
-        probe(_png(2**31, 1))
+        probe(_png(2**31, 1, rows=b""))
 
 
 def test_apng_frame_count_and_alpha_from_trns() -> None:

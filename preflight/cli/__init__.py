@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
+from preflight.cli.emulate import emulate_command
+from preflight.cli.fix import fix_command
+from preflight.cli.hash import hash_command
 from preflight.cli.probe import probe_command
+from preflight.cli.profiles import profiles_command
+from preflight.cli.submit import submit_command
+from preflight.cli.validate import validate_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,3 +20,9 @@ def main() -> None:
 
 
 main.add_command(probe_command)
+main.add_command(hash_command)
+main.add_command(validate_command)
+main.add_command(fix_command)
+main.add_command(profiles_command)
+main.add_command(emulate_command)
+main.add_command(submit_command)

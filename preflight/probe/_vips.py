@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 
-from preflight.errors import CorruptDataError
+from preflight.errors import CorruptDataError, UnverifiableError
 from preflight.model import Format, ImageInfo
 from preflight.probe._source import Source
 
 # PNG is proven by its own CRC and zlib check; the others need a real decode. libvips (pyvips-binary) has no
 # BMP loader, so BMP relies on bmp.verify alone.
 DECODED_BY_VIPS = frozenset({Format.JPEG, Format.WEBP, Format.TIFF, Format.GIF, Format.HEIC, Format.AVIF})
+
+# libheif's message when the codec plugin is absent (pyvips-binary ships no HEVC decoder).
+_MISSING_DECODER = "has not been built in"
 
 
 def verify_with_vips(source: object, src: Source, info: ImageInfo) -> None:
@@ -32,6 +35,10 @@ def verify_with_vips(source: object, src: Source, info: ImageInfo) -> None:
             image = pyvips.Image.new_from_buffer(data, "", **options)
         image.avg()  # forces a full decode without holding the pixels
     except pyvips.Error as exc:
+        if _MISSING_DECODER in str(exc):
+            raise UnverifiableError(
+                f"cannot decode to verify: {_first_line(exc)}", format=str(info.format)
+            ) from None
         raise CorruptDataError(f"decode failed: {_first_line(exc)}", format=str(info.format)) from None
 
 

@@ -1,0 +1,34 @@
+"""Text: one line per finding, `path: CODE severity message`, then a one-line summary."""
+
+from __future__ import annotations
+
+from preflight.model import Report, Severity
+
+
+def render(report: Report) -> str:
+    lines = [
+        f"{file.path}: {finding.code} {finding.severity} {finding.message}"
+        for file, finding in report.findings()
+    ]
+    lines.append(summary(report))
+    return "\n".join(lines) + "\n"
+
+
+def summary(report: Report) -> str:
+    counts = report.summary
+    notes = sum(f.count(Severity.INFO) for f in report.files)
+    fixable = sum(1 for _, finding in report.findings() if finding.fixable)
+    parts = [
+        f"{_plural(counts['files'], 'file')} checked against {report.profile}: {counts['ok']} ok",
+        _plural(counts["errors"], "error"),
+        _plural(counts["warnings"], "warning"),
+        _plural(notes, "note"),
+    ]
+    line = ", ".join(parts)
+    if fixable:
+        line += f" ({fixable} fixable with `preflight fix`)"
+    return line + "."
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
