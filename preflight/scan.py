@@ -29,7 +29,7 @@ from preflight.errors import ProbeError, UnreadableError
 from preflight.hashing import BUFFER_SIZE, Algorithm, check_algos, open_regular, plan, reusable_buffer, stream
 from preflight.ledger import Entry, Ledger, identity
 from preflight.model import ImageInfo
-from preflight.pipeline import run
+from preflight.pipeline import Ready, run
 from preflight.probe import probe as probe_image
 
 LOOKUP_BATCH = 256  # files stat'ed and looked up per ledger query in scan_many
@@ -107,7 +107,7 @@ def scan_many(
         return run(paths, work, jobs=jobs, progress=progress, total=total, description=description)
     version = probe_version() if probe else None
 
-    def items() -> Iterator[Scan | str]:
+    def items() -> Iterator[Ready | str]:
         for batch in _batched(paths):
             stats = [_stat(path) for path in batch]
             known = [(path, st) for path, st in zip(batch, stats, strict=True) if st is not None]
@@ -116,14 +116,11 @@ def scan_many(
                 entry = next(entries) if st is not None else None
                 if st is not None and entry is not None and _satisfies(entry, probe, deep, names):
                     digests = {algo: entry.digests[algo] for algo in names}
-                    yield Scan(path, st.st_size, entry.info, entry.error, digests, cached=True)
+                    yield Ready(Scan(path, st.st_size, entry.info, entry.error, digests, cached=True))
                 else:
                     yield path  # read by a worker (which also reports a missing file)
 
-    def dispatch(item: Scan | str) -> Scan:
-        return item if isinstance(item, Scan) else work(item)
-
-    return run(items(), dispatch, jobs=jobs, progress=progress, total=total, description=description)
+    return run(items(), work, jobs=jobs, progress=progress, total=total, description=description)
 
 
 def _batched(paths: Iterable[str | os.PathLike[str]]) -> Iterator[list[str]]:

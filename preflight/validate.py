@@ -13,8 +13,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from preflight import rules
 from preflight.errors import ProbeError, UnsupportedFormatError
@@ -23,6 +24,10 @@ from preflight.paths import collect
 from preflight.probe import probe
 from preflight.profiles import load_profile
 from preflight.rules import ALL, DEFAULT_PIXEL_LIMIT, RuleSelection
+
+if TYPE_CHECKING:
+    from preflight.ledger import Ledger
+    from preflight.scan import Scan
 
 Mapper = Callable[[Callable[[str], FileReport], list[str]], Iterable[FileReport]]
 
@@ -41,14 +46,31 @@ def validate_file(
     profile's `max_pixels` or `pixel_limit` (the decompression-bomb guard runs first).
     """
     path = os.fspath(path)
-    info: ImageInfo | None = None
     try:
-        info = probe(path)
-    except UnsupportedFormatError as exc:
-        findings = rules.check_unsupported(exc, profile, _size(path))
-        findings += rules.check_extension(path, exc.format, profile)
+        info, error = probe(path), None
     except ProbeError as exc:
-        findings = [rules.check_probe_error(exc, profile)]
+        info, error = None, exc
+    return judge(path, info, error, profile, deep=deep, pixel_limit=pixel_limit, selection=selection)
+
+
+def judge(
+    path: str,
+    info: ImageInfo | None,
+    error: ProbeError | None,
+    profile: Profile,
+    *,
+    deep: bool = False,
+    pixel_limit: int = DEFAULT_PIXEL_LIMIT,
+    selection: RuleSelection = ALL,
+    size: int | None = None,
+    digests: dict[str, str] | None = None,
+) -> FileReport:
+    """The rules applied to what a probe found (`info`, or the `error` it raised) for one file."""
+    if isinstance(error, UnsupportedFormatError):
+        findings = rules.check_unsupported(error, profile, size if size is not None else _size(path))
+        findings += rules.check_extension(path, error.format, profile)
+    elif error is not None or info is None:
+        findings = [rules.check_probe_error(error or ProbeError("no header was read", path=path), profile)]
     else:
         findings = rules.check_info(info, profile, pixel_limit=pixel_limit)
         findings += rules.check_extension(path, str(info.format), profile)
@@ -57,7 +79,7 @@ def validate_file(
                 probe(path, deep=True)
             except ProbeError as exc:
                 findings.append(rules.check_probe_error(exc, profile, deep=True))
-    return FileReport(path=path, info=info, findings=_select(findings, selection))
+    return FileReport(path=path, info=info, findings=_select(findings, selection), digests=digests)
 
 
 def check(
@@ -68,6 +90,9 @@ def check(
     select: Iterable[str] | None = None,
     ignore: Iterable[str] | None = None,
     pixel_limit: int = DEFAULT_PIXEL_LIMIT,
+    hash: Sequence[str] = (),
+    ledger: Ledger | None = None,
+    jobs: int | None = None,
     on_file: Callable[[FileReport], None] | None = None,
     mapper: Mapper | None = None,
     expand: bool = True,
@@ -76,9 +101,12 @@ def check(
 
     `profile` is a Profile, a name (user profiles from pyproject.toml/preflight.toml, then built-in ones),
     a path to a profile TOML file, or None for the configured/default profile. `select`/`ignore` take rule
-    codes or prefixes ("PF2", "PF401"). `on_file` is called with each FileReport as it is produced, in
-    order. `mapper(fn, paths)` may replace the built-in sequential map (a thread pool, for example); it
-    must yield results in input order. `expand=False` takes `paths` as the exact list of files (already
+    codes or prefixes ("PF2", "PF401"). `hash` names digests to add to each file's report ("sha256",
+    "blake3"), computed in the same read as the header. `ledger` remembers headers and digests by file
+    identity, so unchanged files are not read again. `jobs` runs files on that many threads (default: one
+    per core when `hash`, `ledger` or `jobs` is given, else sequentially). `on_file` is called with each
+    FileReport as it is produced, in order. `mapper(fn, paths)` may replace the sequential map; it must
+    yield results in input order. `expand=False` takes `paths` as the exact list of files (already
     collected by `preflight.paths.collect`). Raises ConfigError for a bad profile or selection.
     """
     if isinstance(paths, (str, os.PathLike)):
@@ -86,18 +114,35 @@ def check(
     chosen = profile if isinstance(profile, Profile) else load_profile(profile)
     selection = RuleSelection.parse(select, ignore)
     files = collect(paths) if expand else [os.fspath(p) for p in paths]
-    work = partial(validate_file, profile=chosen, deep=deep, pixel_limit=pixel_limit, selection=selection)
+    options = {"profile": chosen, "deep": deep, "pixel_limit": pixel_limit, "selection": selection}
+    if mapper is None and (hash or ledger is not None or jobs is not None):
+        reports = _pipeline(files, options, tuple(hash), ledger, jobs)
+    else:
+        work = partial(validate_file, **options)
+        reports = mapper(work, files) if mapper is not None else map(work, files)
     results = []
-    for result in _run(work, files, mapper):
+    for result in reports:
         results.append(result)
         if on_file is not None:
             on_file(result)
     return Report(profile=chosen.name, files=tuple(results))
 
 
-def _run(work: Callable[[str], FileReport], files: list[str], mapper: Mapper | None) -> Iterator[FileReport]:
-    """The one place files are mapped over: sequential here; the pipeline's pool plugs in via `mapper`."""
-    yield from (mapper(work, files) if mapper is not None else map(work, files))
+def _pipeline(
+    files: list[str], options: dict[str, Any], algos: tuple[str, ...], ledger: Ledger | None, jobs: int | None
+) -> Iterator[FileReport]:
+    """Files read once each (header and digests, or the ledger's memory of them) on the thread pool, then
+    judged; deep decodes, the slow part, run on a second pool fed by the first, results in order."""
+    from preflight.pipeline import run
+    from preflight.scan import scan_many
+
+    scans = scan_many(files, algos=algos, ledger=ledger, jobs=jobs, progress=False)
+
+    def judged(found: Scan) -> FileReport:
+        digests = dict(found.digests) if algos else None
+        return judge(found.path, found.info, found.error, size=found.size, digests=digests, **options)
+
+    return run(scans, judged, jobs=jobs, progress=False) if options["deep"] else map(judged, scans)
 
 
 def _select(findings: list[Finding], selection: RuleSelection) -> tuple[Finding, ...]:
@@ -112,4 +157,4 @@ def _size(path: str) -> int | None:
         return None
 
 
-__all__ = ["check", "validate_file"]
+__all__ = ["check", "judge", "validate_file"]

@@ -23,3 +23,9 @@ def corpus_files(*parts: str, pattern: str = "*") -> list[Path]:
     """Files of a corpus folder, for parametrisation (empty when absent: the test then skips)."""
     path = CORPORA.joinpath(*parts)
     return sorted(p for p in path.glob(pattern) if p.is_file()) if path.exists() else []
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test's ledger (and any subprocess's) out of the user's real cache directory."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))

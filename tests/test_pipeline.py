@@ -117,3 +117,17 @@ def test_ctrl_c_stops_cleanly_and_propagates() -> None:
 def test_a_progress_bar_only_when_stderr_is_a_terminal(capsys) -> None:
     assert list(run(range(5), str, jobs=1, progress=True)) == ["0", "1", "2", "3", "4"]
     assert capsys.readouterr().err == ""  # stderr is captured here, not a terminal
+
+
+def test_ready_items_are_yielded_in_place_without_calling_fn():
+    from preflight.pipeline import Ready
+
+    calls = []
+
+    def work(x):
+        calls.append(x)
+        return x * 10
+
+    out = list(run([1, Ready("cached"), 3, Ready(None)], work, jobs=2, progress=False))
+    assert out == [10, "cached", 30, None]
+    assert sorted(calls) == [1, 3]

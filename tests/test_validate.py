@@ -121,3 +121,40 @@ def test_deep_check_without_a_decoder_is_a_warning_not_corruption():
     else:
         assert codes == ["PF505"]
         assert report.findings[0].severity == "warning"
+
+
+def test_hash_adds_digests_read_in_the_same_pass(tmp_path):
+    import hashlib
+
+    from preflight.ledger import Ledger
+
+    a = make_png(tmp_path / "a.png", 300, 300)
+    report = check([a], "haut", hash=("sha256", "blake3"), ledger=Ledger(enabled=False))
+    (record,) = report.files
+    assert record.digests["sha256"] == hashlib.sha256(Path(a).read_bytes()).hexdigest()
+    assert set(record.digests) == {"sha256", "blake3"}
+    assert report.to_dict()["files"][0]["digests"] == record.digests
+
+
+def test_pool_and_ledger_give_the_same_report_as_a_plain_run(tmp_path):
+    from preflight.ledger import Ledger
+
+    for i, (w, h) in enumerate([(300, 300), (100, 400), (5000, 10), (256, 256)]):
+        make_png(tmp_path / f"{i}.png", w, h)
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 10)
+    plain = check([tmp_path], "autoretouch")
+    ledger = Ledger(tmp_path / "ledger.sqlite3", racy_window=0)
+    cold = check([tmp_path], "autoretouch", ledger=ledger, jobs=2)
+    warm = check([tmp_path], "autoretouch", ledger=ledger, jobs=2)
+    assert plain.files == cold.files == warm.files
+
+
+def test_a_changed_file_is_judged_again_not_served_from_the_ledger(tmp_path):
+    from preflight.ledger import Ledger
+
+    path = make_png(tmp_path / "a.png", 300, 300)
+    ledger = Ledger(tmp_path / "ledger.sqlite3", racy_window=0)
+    assert check([path], "haut", ledger=ledger).ok
+    make_png(path, 300, 200)  # now too short for haut
+    codes = [f.code for f in check([path], "haut", ledger=ledger).files[0].findings]
+    assert codes == ["PF202"]

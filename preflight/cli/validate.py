@@ -10,6 +10,7 @@ import click
 
 from preflight.config import load_config
 from preflight.errors import ConfigError
+from preflight.ledger import Ledger
 from preflight.model import FileReport
 from preflight.output import EMITTERS, render
 from preflight.paths import collect
@@ -63,6 +64,25 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...] | None:
     metavar="N",
     help=f"Never decode images declaring more pixels [default: {DEFAULT_PIXEL_LIMIT:,}].",
 )
+@click.option(
+    "--hash",
+    "hash_algos",
+    type=click.Choice(["sha256", "blake3"]),
+    multiple=True,
+    help="Add this content digest to each file's record (repeatable); read in the same pass as the header.",
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker threads [default: cores]."
+)
+@click.option(
+    "--cache",
+    "cache_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="PATH",
+    help="Ledger database remembering headers and digests of unchanged files [default: user cache dir].",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor record anything in the ledger.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are error-level findings.")
 def validate_command(
     paths: tuple[str, ...],
@@ -72,6 +92,10 @@ def validate_command(
     ignore: tuple[str, ...],
     deep: bool | None,
     pixel_limit: int | None,
+    hash_algos: tuple[str, ...],
+    jobs: int | None,
+    cache_path: str | None,
+    no_cache: bool,
     exit_zero: bool,
 ) -> None:
     """Check images (files, folders, globs) against a provider profile and report every finding.
@@ -80,6 +104,9 @@ def validate_command(
     line wins. Exit status: 0 no error-level finding, 1 any error, 2 bad options, configuration or an
     internal error.
     """
+    if cache_path is not None and no_cache:
+        _fail("--cache and --no-cache exclude each other")
+    ledger = Ledger(cache_path, enabled=not no_cache)
     try:
         config = load_config()
         profile = load_profile(profile_name, config=config)
@@ -95,13 +122,20 @@ def validate_command(
                 select=sel if sel is not None else config.select,
                 ignore=ign if ign is not None else config.ignore,
                 pixel_limit=pixel_limit or config.pixel_limit or DEFAULT_PIXEL_LIMIT,
+                hash=hash_algos,
+                ledger=ledger,
+                jobs=jobs,
                 on_file=on_file,
                 expand=False,
             )
     except ConfigError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted")
     except Exception as exc:  # the one broad except: anything unexpected is exit 2 with one clear line
         _fail(f"internal error: {type(exc).__name__}: {exc}")
+    finally:
+        ledger.close()
     sys.stdout.write(render(report, output_format))
     sys.stdout.flush()
     sys.exit(0 if report.ok or exit_zero else 1)
