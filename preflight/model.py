@@ -191,6 +191,8 @@ class FileReport:
     info: ImageInfo | None
     findings: tuple[Finding, ...] = ()
     digests: dict[str, str] | None = None  # e.g. {"sha256": ...}, filled by the hash layer when asked
+    fixed: FixResult | None = None  # validate --fix: what was written; findings are then the output's
+    fix_error: str | None = None  # validate --fix: why the fix failed (findings stay the original's)
 
     @property
     def ok(self) -> bool:
@@ -209,6 +211,10 @@ class FileReport:
         }
         if self.digests is not None:
             data["digests"] = dict(self.digests)
+        if self.fixed is not None:
+            data["fix"] = self.fixed.to_dict()
+        elif self.fix_error is not None:
+            data["fix"] = {"error": self.fix_error}
         return data
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -145,6 +146,58 @@ def _pipeline(
     return run(scans, judged, jobs=jobs, progress=False) if options["deep"] else map(judged, scans)
 
 
+def fix_report(
+    report: Report,
+    profile: Profile,
+    out_dir: str | os.PathLike[str],
+    *,
+    deep: bool = False,
+    pixel_limit: int = DEFAULT_PIXEL_LIMIT,
+    selection: RuleSelection = ALL,
+    quality: int | None = None,
+    strip: bool = False,
+    jobs: int | None = None,
+) -> Report:
+    """`validate --fix`: write a corrected copy of every file with a fixable finding into `out_dir`, and
+    report each such file by its copy's findings (what would be uploaded), with what was done.
+    Originals are never modified; a file whose fix fails keeps its findings and says why."""
+    from preflight.errors import PreflightError
+    from preflight.fix import fix, output_names
+    from preflight.pipeline import run
+
+    todo = [f for f in report.files if any(x.fixable for x in f.findings)]
+    names = dict(zip((f.path for f in todo), output_names(f.path for f in todo), strict=True))
+    algos = tuple(report.files[0].digests or ()) if report.files else ()
+
+    def work(file: FileReport) -> FileReport:
+        if file.path not in names:
+            return file
+        try:
+            done = fix(
+                file.path,
+                profile=profile,
+                out_dir=out_dir,
+                quality=quality,
+                strip=strip,
+                pixel_limit=pixel_limit,
+                name=names[file.path],
+            )
+        except PreflightError as exc:
+            return replace(file, fix_error=str(exc))
+        if done.output is None:
+            return replace(file, fixed=done)
+        checked = validate_file(done.output, profile, deep=deep, pixel_limit=pixel_limit, selection=selection)
+        digests = None
+        if algos:
+            from preflight.hashing import hash_many
+
+            digests = hash_many(done.output, algos)
+        return replace(file, info=checked.info, findings=checked.findings, digests=digests, fixed=done)
+
+    files = tuple(run(report.files, work, jobs=jobs, progress=False)) if todo else report.files
+    return Report(profile=report.profile, files=files)
+
+
 def _select(findings: list[Finding], selection: RuleSelection) -> tuple[Finding, ...]:
     kept = [f for f in findings if selection.enabled(f.code)]
     return tuple(sorted(kept, key=lambda f: f.code))
@@ -157,4 +210,4 @@ def _size(path: str) -> int | None:
         return None
 
 
-__all__ = ["check", "judge", "validate_file"]
+__all__ = ["check", "fix_report", "judge", "validate_file"]

@@ -174,3 +174,25 @@ def test_profiles_includes_user_profiles_and_rejects_unknown(cwd):
     assert "width: at least 1,080 px" in invoke("profiles", "selfie").output
     result = invoke("profiles", "nope")
     assert result.exit_code == 2 and "unknown profile 'nope'" in result.output
+
+
+def test_fix_writes_a_copy_checks_it_instead_and_leaves_the_original(cwd):
+    original = make_png(cwd / "wide.png", 5000, 10)
+    before = original.read_bytes()
+    result = invoke(
+        "validate", str(original), "-p", "autoretouch", "--fix", "--out", "out", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    (record,) = json.loads(result.output)["files"]
+    assert record["findings"] == []  # PF207 (downscale) answered by the copy
+    assert record["info"]["width"] == 4096
+    assert record["fix"]["output"].endswith("wide.png") and record["fix"]["steps"]
+    assert (cwd / "out" / "wide.png").exists()
+    assert original.read_bytes() == before
+
+
+def test_fix_without_out_is_a_usage_error(cwd):
+    make_png(cwd / "a.png", 300, 300)
+    result = invoke("validate", "a.png", "--fix")
+    assert result.exit_code == 2
+    assert "--fix --out DIR" in result.output

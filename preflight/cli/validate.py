@@ -16,7 +16,7 @@ from preflight.output import EMITTERS, render
 from preflight.paths import collect
 from preflight.profiles import load_profile
 from preflight.rules import DEFAULT_PIXEL_LIMIT, RuleSelection
-from preflight.validate import check
+from preflight.validate import check, fix_report
 
 
 def _codes(values: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -83,6 +83,21 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...] | None:
     help="Ledger database remembering headers and digests of unchanged files [default: user cache dir].",
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor record anything in the ledger.")
+@click.option(
+    "--fix", "fix", is_flag=True, help="Write fixed copies of fixable files into --out, check those."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Folder for --fix's copies (created if missing; originals and existing files are never touched).",
+)
+@click.option(
+    "--quality", type=click.IntRange(1, 100), default=None, metavar="Q", help="--fix: JPEG/WebP quality."
+)
+@click.option("--strip", is_flag=True, help="--fix: drop EXIF/XMP/IPTC metadata (ICC kept).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are error-level findings.")
 def validate_command(
     paths: tuple[str, ...],
@@ -96,6 +111,10 @@ def validate_command(
     jobs: int | None,
     cache_path: str | None,
     no_cache: bool,
+    fix: bool,
+    out_dir: str | None,
+    quality: int | None,
+    strip: bool,
     exit_zero: bool,
 ) -> None:
     """Check images (files, folders, globs) against a provider profile and report every finding.
@@ -106,6 +125,8 @@ def validate_command(
     """
     if cache_path is not None and no_cache:
         _fail("--cache and --no-cache exclude each other")
+    if fix != (out_dir is not None):
+        _fail("--fix and --out go together: --fix --out DIR")
     ledger = Ledger(cache_path, enabled=not no_cache)
     try:
         config = load_config()
@@ -115,18 +136,37 @@ def validate_command(
         RuleSelection.parse(config.select, config.ignore, source=config.path or "")
         files = collect(paths)  # once here too, so the progress bar knows its total
         with _progress(output_format, len(files)) as on_file:
+            options = {
+                "deep": deep if deep is not None else bool(config.deep),
+                "pixel_limit": pixel_limit or config.pixel_limit or DEFAULT_PIXEL_LIMIT,
+            }
+            select_, ignore_ = (
+                sel if sel is not None else config.select,
+                ign if ign is not None else config.ignore,
+            )
             report = check(
                 files,
                 profile,
-                deep=deep if deep is not None else bool(config.deep),
-                select=sel if sel is not None else config.select,
-                ignore=ign if ign is not None else config.ignore,
-                pixel_limit=pixel_limit or config.pixel_limit or DEFAULT_PIXEL_LIMIT,
+                select=select_,
+                ignore=ignore_,
                 hash=hash_algos,
                 ledger=ledger,
                 jobs=jobs,
                 on_file=on_file,
                 expand=False,
+                **options,
+            )
+        if fix and out_dir is not None:
+            selection = RuleSelection.parse(select_, ignore_)
+            report = fix_report(
+                report,
+                profile,
+                out_dir,
+                selection=selection,
+                quality=quality,
+                strip=strip,
+                jobs=jobs,
+                **options,
             )
     except ConfigError as exc:
         _fail(str(exc))

@@ -10,6 +10,11 @@ def render(report: Report) -> str:
         f"{file.path}: {finding.code} {finding.severity} {finding.message}"
         for file, finding in report.findings()
     ]
+    for file in report.files:
+        if file.fixed is not None and file.fixed.output is not None:
+            lines.append(f"{file.path}: fixed -> {file.fixed.output}: {'; '.join(file.fixed.steps)}")
+        elif file.fix_error is not None:
+            lines.append(f"{file.path}: fix failed: {file.fix_error}")
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
 
@@ -25,7 +30,10 @@ def summary(report: Report) -> str:
         _plural(notes, "note"),
     ]
     line = ", ".join(parts)
-    if fixable:
+    fixed = sum(1 for f in report.files if f.fixed is not None and f.fixed.output is not None)
+    if fixed:
+        line += f"; {_plural(fixed, 'file')} fixed (the copies were checked in place of the originals)"
+    elif fixable:
         line += f" ({fixable} fixable with `preflight fix`)"
     return line + "."
 
