@@ -34,7 +34,7 @@ class ColorMode(StrEnum):
 _TRANSPOSING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class ImageInfo:
     """What the header of an image says, read without decoding pixels."""
 
@@ -51,6 +51,40 @@ class ImageInfo:
     icc: bool = False  # an embedded ICC profile is present
     bytes: int = 0  # file size
     codec: str = ""  # sub-format, e.g. "progressive", "arithmetic", "VP8L", "lzw"
+
+    def __init__(
+        self,
+        format: Format,
+        width: int,
+        height: int,
+        bit_depth: int,
+        channels: int,
+        color_mode: ColorMode,
+        has_alpha: bool = False,
+        orientation: int = 1,
+        frames: int = 1,
+        interlaced: bool = False,
+        icc: bool = False,
+        bytes: int = 0,
+        codec: str = "",
+    ) -> None:
+        # The generated __init__ of a frozen dataclass pays an object.__setattr__ per field: a fifth of
+        # a header probe. Filling __dict__ at once keeps the instance just as immutable to its users.
+        self.__dict__.update(
+            format=format,
+            width=width,
+            height=height,
+            bit_depth=bit_depth,
+            channels=channels,
+            color_mode=color_mode,
+            has_alpha=has_alpha,
+            orientation=orientation,
+            frames=frames,
+            interlaced=interlaced,
+            icc=icc,
+            bytes=bytes,
+            codec=codec,
+        )
 
     @property
     def oriented_width(self) -> int:

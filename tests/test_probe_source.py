@@ -58,3 +58,21 @@ def test_reads_past_the_end_are_truncation_and_huge_reads_are_refused() -> None:
 def test_wrong_argument_type_is_a_type_error() -> None:
     with pytest.raises(TypeError):
         probe(12345)  # type: ignore[arg-type]
+
+
+def test_image_info_is_frozen_and_its_init_covers_every_field() -> None:
+    import dataclasses
+
+    from preflight import ColorMode, Format, ImageInfo
+
+    values = dict(
+        format=Format.PNG, width=3, height=2, bit_depth=16, channels=1, color_mode=ColorMode.GRAY,
+        has_alpha=True, orientation=6, frames=2, interlaced=True, icc=True, bytes=99, codec="APNG",
+    )  # fmt: skip
+    info = ImageInfo(**values)
+    assert [f.name for f in dataclasses.fields(ImageInfo)] == list(values)
+    assert dataclasses.asdict(info) == values
+    assert info == ImageInfo(**values) and hash(info) == hash(ImageInfo(**values))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        info.width = 4  # type: ignore[misc]
+    assert ImageInfo(Format.JPEG, 1, 1, 8, 3, ColorMode.RGB).orientation == 1

@@ -84,35 +84,43 @@ def accepts(head: bytes) -> bool:
 
 
 class _Layout:
-    """Byte order and field sizes of a classic or Big TIFF."""
+    """Byte order and field sizes of a classic or Big TIFF, with its structs compiled once."""
 
-    __slots__ = ("big", "count", "e", "entry", "offset")
+    __slots__ = ("big", "count", "count_size", "e", "entry", "entry_size", "offset", "offset_size")
 
-    def __init__(self, head: bytes):
-        self.e = "<" if head[:2] == b"II" else ">"
-        self.big = head[2:4] in (b"+\x00", b"\x00+")
-        self.count = "Q" if self.big else "H"  # entries in an IFD
-        self.offset = "Q" if self.big else "I"  # value/offset field and next-IFD pointer
-        self.entry = 20 if self.big else 12
+    def __init__(self, e: str, big: bool):
+        self.e = e
+        self.big = big
+        self.count = struct.Struct(e + ("Q" if big else "H"))  # entries in an IFD
+        self.offset = struct.Struct(e + ("Q" if big else "I"))  # value/offset field and next-IFD pointer
+        self.entry = struct.Struct(e + ("HHQ8s" if big else "HHI4s"))  # tag, type, count, value field
+        self.count_size, self.offset_size, self.entry_size = (
+            self.count.size,
+            self.offset.size,
+            self.entry.size,
+        )
 
-    @property
-    def count_size(self) -> int:
-        return 8 if self.big else 2
 
-    @property
-    def offset_size(self) -> int:
-        return 8 if self.big else 4
+_LAYOUTS = {  # by the first four bytes (accepts() has checked they are one of these)
+    b"II*\x00": _Layout("<", big=False),
+    b"MM\x00*": _Layout(">", big=False),
+    b"II+\x00": _Layout("<", big=True),
+    b"MM\x00+": _Layout(">", big=True),
+}
+
+# A tag's entry as read: (field type, value count, the raw value/offset field).
+Entry = tuple[int, int, bytes]
 
 
 def probe(src: Source) -> ImageInfo:
     src.format = "TIFF"
-    lay = _Layout(src.read(0, 4))
+    lay = _LAYOUTS[src.read(0, 4)]
     if lay.big:
         offset_size, zero, first = struct.unpack(lay.e + "HHQ", src.read(4, 12))
         if offset_size != 8 or zero != 0:
             raise MalformedError(f"BigTIFF header declares {offset_size}-byte offsets")
     else:
-        (first,) = struct.unpack(lay.e + "I", src.read(4, 4))
+        (first,) = lay.offset.unpack(src.read(4, 4))
     if first < 8:
         raise MalformedError(f"first IFD offset {first} points into the header")
 
@@ -151,7 +159,7 @@ def probe(src: Source) -> ImageInfo:
 
 
 def _color_mode(
-    src: Source, lay: _Layout, tags: dict[int, bytes], photometric: int | None, colors: int, alpha: bool
+    src: Source, lay: _Layout, tags: dict[int, Entry], photometric: int | None, colors: int, alpha: bool
 ) -> ColorMode:
     if photometric is None:  # absent in some old writers: guess from the sample count, as libtiff does
         photometric = 2 if colors >= 3 else 1
@@ -171,47 +179,41 @@ def _color_mode(
     raise MalformedError(f"unknown PhotometricInterpretation {photometric}")
 
 
-def _read_ifd(src: Source, lay: _Layout, offset: int) -> tuple[dict[int, bytes], int]:
-    """The entries of one IFD as {tag: raw entry}, and the offset of the next IFD (0 at the end)."""
-    (count,) = struct.unpack(lay.e + lay.count, src.read(offset, lay.count_size))
+def _read_ifd(src: Source, lay: _Layout, offset: int) -> tuple[dict[int, Entry], int]:
+    """The entries of one IFD as {tag: entry}, and the offset of the next IFD (0 at the end)."""
+    (count,) = lay.count.unpack(src.read(offset, lay.count_size))
     if not 0 < count <= MAX_ENTRIES:
         raise MalformedError(f"IFD at byte {offset} declares {count} entries")
-    start = offset + lay.count_size
-    data = src.read(start, count * lay.entry + lay.offset_size)
-    tags = {}
-    for i in range(count):
-        entry = data[i * lay.entry : (i + 1) * lay.entry]
-        (tag,) = struct.unpack_from(lay.e + "H", entry)
-        tags.setdefault(tag, entry)  # the first of duplicated tags wins, as in libtiff
-    (next_ifd,) = struct.unpack_from(lay.e + lay.offset, data, count * lay.entry)
+    size = count * lay.entry_size
+    data = src.read(offset + lay.count_size, size + lay.offset_size)
+    tags: dict[int, Entry] = {}
+    for tag, typ, n, field in lay.entry.iter_unpack(data[:size]):
+        tags.setdefault(tag, (typ, n, field))  # the first of duplicated tags wins, as in libtiff
+    (next_ifd,) = lay.offset.unpack_from(data, size)
     return tags, next_ifd
 
 
-def _values(src: Source, lay: _Layout, tags: dict[int, bytes], tag: int) -> list[int]:
+def _values(src: Source, lay: _Layout, tags: dict[int, Entry], tag: int) -> list[int] | tuple[int, ...]:
     """The unsigned integer values of a tag (empty when absent); inline or at the value offset."""
     entry = tags.get(tag)
     if entry is None:
         return []
-    if lay.big:
-        typ, count = struct.unpack_from(lay.e + "HQ", entry, 2)
-    else:
-        typ, count = struct.unpack_from(lay.e + "HI", entry, 2)
+    typ, count, field = entry
     code = UNSIGNED_CODES.get(typ)
     if code is None:
         raise MalformedError(f"tag {tag} has type {typ}, not an unsigned integer")
     if count > MAX_VALUES:
         raise MalformedError(f"tag {tag} declares {count} values")
     size = TYPE_SIZES[typ] * count
-    field = entry[4 + lay.offset_size :] if lay.big else entry[8:]
     if size <= lay.offset_size:
         raw = field[:size]  # small values are stored in the entry itself, left-justified
     else:
-        (where,) = struct.unpack(lay.e + lay.offset, field)
+        (where,) = lay.offset.unpack(field)
         raw = src.read(where, size)
-    return list(struct.unpack(f"{lay.e}{count}{code}", raw))
+    return struct.unpack(f"{lay.e}{count}{code}", raw)
 
 
-def _scalar(src: Source, lay: _Layout, tags: dict[int, bytes], tag: int, default: int | None = 0) -> int:
+def _scalar(src: Source, lay: _Layout, tags: dict[int, Entry], tag: int, default: int | None = 0) -> int:
     values = _values(src, lay, tags, tag)
     return values[0] if values else default  # type: ignore[return-value]
 
@@ -224,10 +226,10 @@ def _count_ifds(src: Source, lay: _Layout, offset: int, seen: set[int]) -> int:
         if offset in seen:
             raise MalformedError(f"IFD chain loops back to byte {offset}")
         seen.add(offset)
-        (entries,) = struct.unpack(lay.e + lay.count, src.read(offset, lay.count_size))
+        (entries,) = lay.count.unpack(src.read(offset, lay.count_size))
         if not 0 < entries <= MAX_ENTRIES:
             raise MalformedError(f"IFD at byte {offset} declares {entries} entries")
-        pointer = offset + lay.count_size + entries * lay.entry
-        (offset,) = struct.unpack(lay.e + lay.offset, src.read(pointer, lay.offset_size))
+        pointer = offset + lay.count_size + entries * lay.entry_size
+        (offset,) = lay.offset.unpack(src.read(pointer, lay.offset_size))
         count += 1
     return count
