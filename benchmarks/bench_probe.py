@@ -2,7 +2,8 @@
 
     python -m benchmarks.bench_probe [--files 2000] [--runs 5]
 
-Peers: a floor that only opens a file, reads 4 KiB and closes it; imagesize.get (size only);
+Also preflight.check (validate against the coactive profile, sequential, no ledger), to show what the
+rules add to the probe. Peers: a floor that only opens a file, reads 4 KiB and closes it; imagesize.get (size only);
 Pillow's Image.open + size + mode (lazy, header only); pyvips.Image.new_from_file (header only).
 """
 
@@ -63,6 +64,13 @@ def with_preflight(paths: list[Path]) -> None:
         probe(path)
 
 
+def with_validate(paths: list[Path]) -> None:
+    """The main job by header alone: probe plus every rule of a profile, into a Report."""
+    from preflight import check
+
+    check([str(p) for p in paths], "coactive", expand=False)
+
+
 def with_imagesize(paths: list[Path]) -> None:
     import imagesize
 
@@ -89,6 +97,7 @@ def with_pyvips(paths: list[Path]) -> None:
 PEERS = {
     "floor: open + read 4 KiB + close": floor,
     "preflight.probe": with_preflight,
+    "preflight.check (validate, header only, no ledger)": with_validate,
     "imagesize.get (size only)": with_imagesize,
     "Pillow Image.open + size + mode": with_pillow,
     "pyvips new_from_file (header)": with_pyvips,
