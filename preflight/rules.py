@@ -9,6 +9,7 @@ change a rule's severity. The functions here are pure: ImageInfo/ProbeError + Pr
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -151,9 +152,14 @@ class RuleSelection:
         )
 
     def enabled(self, code: str) -> bool:
-        best_select = max((len(p) for p in self.select if code.startswith(p)), default=-1)
-        best_ignore = max((len(p) for p in self.ignore if code.startswith(p)), default=-1)
-        return best_select > best_ignore  # a tie goes to ignore
+        return _enabled(self.select, self.ignore, code)
+
+
+@functools.lru_cache(maxsize=4096)  # asked once per finding: thousands of times for a handful of codes
+def _enabled(select: tuple[str, ...], ignore: tuple[str, ...], code: str) -> bool:
+    best_select = max((len(p) for p in select if code.startswith(p)), default=-1)
+    best_ignore = max((len(p) for p in ignore if code.startswith(p)), default=-1)
+    return best_select > best_ignore  # a tie goes to ignore
 
 
 ALL = RuleSelection()
@@ -183,8 +189,13 @@ def _prefixes(values: Iterable[str], key: str, source: str) -> tuple[str, ...]:
 def finding(code: str, message: str, profile: Profile) -> Finding:
     """A finding with the rule's default severity, or the profile's override for that code."""
     rule = RULES[code]
-    severity = dict(profile.severity).get(code, rule.severity)
+    severity = _overrides(profile.severity).get(code, rule.severity)
     return Finding(code=code, severity=severity, message=message, fixable=rule.fixable)
+
+
+@functools.lru_cache(maxsize=64)
+def _overrides(severity: tuple[tuple[str, Severity], ...]) -> dict[str, Severity]:
+    return dict(severity)
 
 
 def _n(value: int) -> str:
