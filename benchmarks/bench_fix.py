@@ -111,8 +111,10 @@ def _pillow(src: str, out_dir: str) -> None:
 
 
 def _batch(folder: str, out_dir: str, jobs: int) -> None:
-    from preflight.fix import fix_file
+    from preflight.fix import fix_file, share_cores
     from preflight.pipeline import run
+
+    share_cores(jobs)  # as `preflight fix --jobs N` does
 
     files = sorted(str(p) for p in Path(folder).iterdir())
     for _ in run(

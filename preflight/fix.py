@@ -257,6 +257,19 @@ def _downscale_to_fit(
     raise FixError(f"cannot fit {max_bytes:,} bytes even at {_dims(size)}", path=path)
 
 
+def share_cores(jobs: int | None) -> None:
+    """Split the cores between `jobs` images fixed at once. libvips gives every image its own thread pool
+    of one thread per core, so N parallel fixes would run N x cores threads that only contend; with the
+    cores shared out, two jobs on two cores scale instead of thrashing. (The setting is process-wide in
+    libvips, so the runners that start parallel fixes call this, not `fix` itself.)"""
+    import pyvips
+
+    from preflight.pipeline import default_jobs
+
+    cores = os.cpu_count() or 1
+    pyvips.concurrency_set(max(1, cores // max(1, jobs or default_jobs())))
+
+
 def output_names(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     """Distinct output file names for files fixed into one folder, fixed by input order (not by which
     finishes first on a pool): the first `a.jpg` keeps its name, the next becomes `a-1.jpg`, ..."""

@@ -162,7 +162,7 @@ def fix_report(
     report each such file by its copy's findings (what would be uploaded), with what was done.
     Originals are never modified; a file whose fix fails keeps its findings and says why."""
     from preflight.errors import PreflightError
-    from preflight.fix import fix, output_names
+    from preflight.fix import fix, output_names, share_cores
     from preflight.pipeline import run
 
     todo = [f for f in report.files if any(x.fixable for x in f.findings)]
@@ -194,6 +194,8 @@ def fix_report(
             digests = hash_many(done.output, algos)
         return replace(file, info=checked.info, findings=checked.findings, digests=digests, fixed=done)
 
+    if todo:
+        share_cores(jobs)
     files = tuple(run(report.files, work, jobs=jobs, progress=False)) if todo else report.files
     return Report(profile=report.profile, files=files)
 

@@ -12,7 +12,7 @@ import click
 
 from preflight.config import load_config
 from preflight.errors import ConfigError, PreflightError
-from preflight.fix import fix, output_names
+from preflight.fix import fix, output_names, share_cores
 from preflight.model import FixResult, Profile
 from preflight.paths import collect
 from preflight.pipeline import run
@@ -104,6 +104,7 @@ def fix_command(
         items = list(
             zip(files, output_names(files), strict=True)
         )  # names fixed by input order, not finish order
+        share_cores(jobs)
         for (path, _), outcome in zip(items, run(items, work, jobs=jobs, description="fixing"), strict=True):
             failed |= isinstance(outcome, PreflightError)
             if output_format == "json":
