@@ -21,7 +21,7 @@ from preflight.probe._vips import verify_with_vips
 ImageSource = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 
 # The one list of formats preflight probes, tried in order on the first bytes.
-FORMATS = (png, webp, tiff, isobmff, jpeg, gif, bmp)
+FORMATS = (jpeg, png, webp, tiff, isobmff, gif, bmp)  # the commonest first: detection tries them in turn
 
 
 def probe(source: ImageSource, *, deep: bool = False) -> ImageInfo:
