@@ -10,6 +10,7 @@ from functools import partial
 
 import click
 
+from preflight.cli._options import format_option, jobs_option, pixel_limit_option, profile_option
 from preflight.config import load_config
 from preflight.errors import ConfigError, PreflightError
 from preflight.fix import fix, output_names, share_cores
@@ -24,13 +25,7 @@ Outcome = FixResult | PreflightError
 
 @click.command("fix")
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "--profile",
-    "-p",
-    "profile_name",
-    metavar="NAME|FILE",
-    help="Profile name or TOML file (default: the configured one, else 'default').",
-)
+@profile_option()
 @click.option(
     "--out",
     "out_dir",
@@ -46,29 +41,9 @@ Outcome = FixResult | PreflightError
     help="Starting quality for JPEG/WebP/AVIF [default: JPEG 92, WebP 90, AVIF 80].",
 )
 @click.option("--strip", is_flag=True, help="Drop EXIF, XMP and IPTC metadata (the ICC profile is kept).")
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="N",
-    help="Files fixed in parallel [default: one per core].",
-)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
-@click.option(
-    "--pixel-limit",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="N",
-    help=f"Never decode images declaring more pixels [default: {DEFAULT_PIXEL_LIMIT:,}].",
-)
+@jobs_option(help="Files fixed in parallel [default: one per core].")
+@format_option(["text", "json"])
+@pixel_limit_option
 def fix_command(
     paths: tuple[str, ...],
     profile_name: str | None,

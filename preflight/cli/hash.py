@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 import click
 
+from preflight.cli._options import cache_options, jobs_option, open_ledger
 from preflight.errors import UnreadableError
 from preflight.hashing import ALGORITHMS, hash_file
 from preflight.ledger import Ledger
@@ -102,6 +103,8 @@ def walk(paths: tuple[str, ...]) -> Iterator[str]:
 
 @click.command("hash")
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=False))
+@jobs_option()
+@cache_options
 @click.option("--algo", type=click.Choice(ALGORITHMS), default="sha256", show_default=True)
 @click.option(
     "--check",
@@ -110,18 +113,6 @@ def walk(paths: tuple[str, ...]) -> Iterator[str]:
     metavar="FILE",
     help="Read digests and paths from FILE (sha256sum/b3sum format; - for stdin) and verify them.",
 )
-@click.option(
-    "--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker threads [default: cores]."
-)
-@click.option(
-    "--cache",
-    "cache_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    metavar="PATH",
-    help="Ledger database [default: the user cache directory].",
-)
-@click.option("--no-cache", is_flag=True, help="Neither read nor record digests in the ledger.")
 def hash_command(
     paths: tuple[str, ...],
     algo: str,
@@ -135,14 +126,12 @@ def hash_command(
     Folders are hashed recursively, skipping hidden files and folders. Exit status: 0 all hashed or
     verified, 1 a file could not be read or did not match, 2 bad options.
     """
-    if cache_path is not None and no_cache:
-        raise click.UsageError("--cache and --no-cache exclude each other")
     if check_file is not None:
         if paths:
             raise click.UsageError("--check reads the paths from FILE; give no PATH arguments with it")
     elif not paths:
         raise click.UsageError("give at least one PATH (or --check FILE)")
-    ledger = Ledger(cache_path, enabled=not no_cache)
+    ledger = open_ledger(cache_path, no_cache)
     try:
         status = (
             _check(check_file, algo, jobs) if check_file is not None else _hash(paths, algo, jobs, ledger)

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import click
 import stamina.instrumentation
 
+from preflight.cli._options import cache_options, open_ledger
 from preflight.errors import AuthError, ConfigError, PreflightError, SubmitError
 from preflight.ledger import Ledger
 from preflight.providers import PROVIDERS, ClientOptions, RetryPolicy
@@ -58,15 +59,8 @@ CREDENTIAL_HINTS = {
     "--dry-run", is_flag=True, help="Validate, fix and hash; show what would be sent; send nothing."
 )
 @click.option("--force", is_flag=True, help="Send even what the ledger says was submitted before.")
-@click.option(
-    "--cache",
-    "cache_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    metavar="PATH",
-    help="Ledger database [default: the user cache directory].",
-)
-@click.option("--no-cache", is_flag=True, help="No ledger: nothing is skipped and nothing is remembered.")
+@cache_options
+@click.option("--deep", is_flag=True, help="Also decode each file to prove it intact before sending it.")
 @click.option(
     "--no-fix", is_flag=True, help="Send originals as they are (fixable errors then refuse the file)."
 )
@@ -144,6 +138,7 @@ def submit_command(
     force: bool,
     cache_path: str | None,
     no_cache: bool,
+    deep: bool,
     no_fix: bool,
     profile_name: str | None,
     retries: int,
@@ -171,10 +166,10 @@ def submit_command(
     Exit status: 0 all sent or already submitted, 1 any file refused or failed, 2 bad options or missing
     credentials.
     """
-    if cache_path is not None and no_cache:
-        raise click.UsageError("--cache and --no-cache exclude each other")
+    ledger: Ledger | None = open_ledger(cache_path, no_cache)
     configure_logging(quiet=quiet, verbose=verbose)
-    ledger = None if no_cache else Ledger(cache_path)
+    if no_cache:
+        ledger = None  # nothing skipped, nothing remembered
     options = SubmitOptions(
         subject_id=subject_id,
         subject_name=subject_name,
@@ -201,6 +196,7 @@ def submit_command(
             force=force,
             dry_run=dry_run,
             fix_files=not no_fix,
+            deep=deep,
             profile=profile_name,
             client_options=connection,
             progress=True,

@@ -8,9 +8,16 @@ from contextlib import contextmanager
 
 import click
 
+from preflight.cli._options import (
+    cache_options,
+    format_option,
+    jobs_option,
+    open_ledger,
+    pixel_limit_option,
+    profile_option,
+)
 from preflight.config import load_config
 from preflight.errors import ConfigError
-from preflight.ledger import Ledger
 from preflight.model import FileReport
 from preflight.output import EMITTERS, render
 from preflight.paths import collect
@@ -27,21 +34,8 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...] | None:
 
 @click.command("validate")
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "--profile",
-    "-p",
-    "profile_name",
-    metavar="NAME|FILE",
-    help="Profile name or TOML file (default: the configured one, else 'default').",
-)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(list(EMITTERS)),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@profile_option()
+@format_option(list(EMITTERS))
 @click.option(
     "--select",
     multiple=True,
@@ -58,31 +52,12 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...] | None:
     "--deep", is_flag=True, default=None, help="Also decode every file to prove it is intact (slower)."
 )
 @click.option(
-    "--pixel-limit",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="N",
-    help=f"Never decode images declaring more pixels [default: {DEFAULT_PIXEL_LIMIT:,}].",
-)
-@click.option(
     "--hash",
     "hash_algos",
     type=click.Choice(["sha256", "blake3"]),
     multiple=True,
     help="Add this content digest to each file's record (repeatable); read in the same pass as the header.",
 )
-@click.option(
-    "--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker threads [default: cores]."
-)
-@click.option(
-    "--cache",
-    "cache_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    metavar="PATH",
-    help="Ledger database remembering headers and digests of unchanged files [default: user cache dir].",
-)
-@click.option("--no-cache", is_flag=True, help="Neither read nor record anything in the ledger.")
 @click.option(
     "--fix", "fix", is_flag=True, help="Write fixed copies of fixable files into --out, check those."
 )
@@ -98,6 +73,9 @@ def _codes(values: tuple[str, ...]) -> tuple[str, ...] | None:
     "--quality", type=click.IntRange(1, 100), default=None, metavar="Q", help="--fix: JPEG/WebP quality."
 )
 @click.option("--strip", is_flag=True, help="--fix: drop EXIF/XMP/IPTC metadata (ICC kept).")
+@pixel_limit_option
+@jobs_option()
+@cache_options
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are error-level findings.")
 def validate_command(
     paths: tuple[str, ...],
@@ -123,11 +101,9 @@ def validate_command(
     line wins. Exit status: 0 no error-level finding, 1 any error, 2 bad options, configuration or an
     internal error.
     """
-    if cache_path is not None and no_cache:
-        _fail("--cache and --no-cache exclude each other")
     if fix != (out_dir is not None):
         _fail("--fix and --out go together: --fix --out DIR")
-    ledger = Ledger(cache_path, enabled=not no_cache)
+    ledger = open_ledger(cache_path, no_cache)
     try:
         config = load_config()
         profile = load_profile(profile_name, config=config)

@@ -17,7 +17,7 @@ from typing import Any
 
 from preflight.errors import ResponseError, SubmitError
 from preflight.model import Receipt
-from preflight.providers._http import BearerAuth, ClientOptions, HttpClient
+from preflight.providers._http import BearerAuth, ClientOptions, HttpClient, ProviderBase
 from preflight.providers._payload import DataOrPath, Payload
 from preflight.providers.credentials import AutoRetouchCredentials
 
@@ -44,7 +44,7 @@ def normalise_hash(text: str) -> str | None:
     return raw.hex() if len(raw) == 32 else None
 
 
-class AutoRetouchClient:
+class AutoRetouchClient(ProviderBase):
     provider = PROVIDER
 
     def __init__(
@@ -68,15 +68,6 @@ class AutoRetouchClient:
 
     def __repr__(self) -> str:
         return f"AutoRetouchClient({self.base_url!r}, organization={self.organization!r})"
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> AutoRetouchClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def _exists_once(self, content_hash: str) -> bool:
         reply = self.http.send(

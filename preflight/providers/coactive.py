@@ -25,7 +25,7 @@ import httpx
 
 from preflight.errors import AuthError, NotFoundError, RejectedError, ResponseError, SubmitError
 from preflight.model import Receipt
-from preflight.providers._http import ClientOptions, HttpClient
+from preflight.providers._http import ClientOptions, HttpClient, ProviderBase
 from preflight.providers._payload import Payload
 from preflight.providers.credentials import CoactiveCredentials
 
@@ -150,7 +150,7 @@ class _SwappableBearer(httpx.Auth):
         return "Bearer(***)"
 
 
-class CoactiveClient:
+class CoactiveClient(ProviderBase):
     provider = PROVIDER
 
     def __init__(
@@ -194,15 +194,6 @@ class CoactiveClient:
 
     def __repr__(self) -> str:
         return f"CoactiveClient({self.base_url!r}, dataset_id={self.dataset_id!r})"
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> CoactiveClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # -- auth --------------------------------------------------------------------------------------------
 

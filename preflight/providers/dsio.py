@@ -24,7 +24,7 @@ import httpx
 from preflight.errors import ProbeError, RejectedError, ResponseError, SubmitError
 from preflight.model import ColorMode, Format, Receipt
 from preflight.probe import probe
-from preflight.providers._http import ClientOptions, HttpClient
+from preflight.providers._http import ClientOptions, HttpClient, ProviderBase
 from preflight.providers._payload import DataOrPath, Payload
 from preflight.providers.credentials import DsioCredentials
 
@@ -160,7 +160,7 @@ def with_base_path(base_url: str) -> str:
     return base_url.rstrip("/") + BASE_PATH
 
 
-class DsioClient:
+class DsioClient(ProviderBase):
     provider = PROVIDER
 
     def __init__(
@@ -184,15 +184,6 @@ class DsioClient:
 
     def __repr__(self) -> str:
         return f"DsioClient({self.base_url!r}, user={self.user!r})"
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> DsioClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def create_image(self, data_or_path: DataOrPath, image_info: Mapping[str, Any]) -> ImageResource:
         """POST /images with the two documented parts; returns the ImageResource."""

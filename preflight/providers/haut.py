@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from preflight.errors import RejectedError, ResponseError, SubmitError
 from preflight.model import Receipt
-from preflight.providers._http import BearerAuth, ClientOptions, HttpClient
+from preflight.providers._http import BearerAuth, ClientOptions, HttpClient, ProviderBase
 from preflight.providers._payload import DataOrPath, Payload
 from preflight.providers.credentials import HautCredentials
 
@@ -60,7 +60,7 @@ def _seg(value: str) -> str:
     return quote(str(value), safe="")
 
 
-class HautClient:
+class HautClient(ProviderBase):
     """A Haut.ai client for one company. ``dataset_id`` is needed only to create subjects."""
 
     provider = PROVIDER
@@ -89,15 +89,6 @@ class HautClient:
 
     def __repr__(self) -> str:
         return f"HautClient({self.base_url!r}, company_id={self.company_id!r})"
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> HautClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     @property
     def _company(self) -> str:
