@@ -7,6 +7,7 @@ import contextlib
 import csv
 import io
 import struct
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from PIL import Image
 
 from preflight import ColorMode, Format, ProbeError, probe
 from preflight.errors import MalformedError, TruncatedError, UnsupportedFormatError
+from tests._mutations import mutations
 from tests.conftest import corpus, corpus_files
 
 BMP_FILES = (
@@ -197,20 +199,6 @@ def test_unsupported_and_malformed_headers(data: bytes, error: type[ProbeError],
         probe(data)
 
 
-@st.composite
-def _mutations(draw: st.DrawFn, data: bytes) -> bytes:
-    kind = draw(st.sampled_from(["truncate", "flip", "insert"]))
-    if kind == "truncate":
-        return data[: draw(st.integers(0, len(data)))]
-    if kind == "flip":
-        out = bytearray(data)
-        for _ in range(draw(st.integers(1, 4))):
-            out[draw(st.integers(0, min(len(data) - 1, 200)))] ^= draw(st.integers(1, 255))
-        return bytes(out)
-    pos = draw(st.integers(0, min(len(data), 200)))  # the headers, where the parser decides
-    return data[:pos] + draw(st.binary(min_size=1, max_size=16)) + data[pos:]
-
-
 _SEEDS = [p.read_bytes() for p in BMP_FILES if p.stat().st_size < 100_000] + [
     _bmp(6, 4, 32, header=124, compression=3, masks=(0xFF0000, 0xFF00, 0xFF, 0xFF000000)),
     _bmp(
@@ -220,7 +208,7 @@ _SEEDS = [p.read_bytes() for p in BMP_FILES if p.stat().st_size < 100_000] + [
 
 
 @settings(max_examples=200, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(_SEEDS).flatmap(_mutations))
+@given(st.sampled_from(_SEEDS).flatmap(partial(mutations, focus=200)))
 def test_mutated_files_give_info_or_probe_error(data: bytes) -> None:
     try:
         info = probe(data)

@@ -18,6 +18,7 @@ from preflight import ColorMode, Format, ProbeError, probe
 from preflight.errors import MalformedError, TruncatedError
 from preflight.probe import gif
 from preflight.probe._source import Source
+from tests._mutations import mutations
 from tests.conftest import corpus, corpus_files
 
 GIF_FILES = corpus_files("imagesize_py", "test", "images", pattern="*.gif")
@@ -115,20 +116,6 @@ def test_garbage_blocks_are_malformed() -> None:
         probe(data[:-1] + b"\x99\x3b", deep=True)
 
 
-@st.composite
-def _mutations(draw: st.DrawFn, data: bytes) -> bytes:
-    kind = draw(st.sampled_from(["truncate", "flip", "insert"]))
-    if kind == "truncate":
-        return data[: draw(st.integers(0, len(data)))]
-    if kind == "flip":
-        out = bytearray(data)
-        for _ in range(draw(st.integers(1, 4))):
-            out[draw(st.integers(0, len(data) - 1))] ^= draw(st.integers(1, 255))
-        return bytes(out)
-    pos = draw(st.integers(0, len(data)))
-    return data[:pos] + draw(st.binary(min_size=1, max_size=16)) + data[pos:]
-
-
 _SEEDS = [p.read_bytes() for p in GIF_FILES] + [
     _gif(frames=3, transparency=0),
     _handmade((5, 5), (0, 0, 5, 5)),
@@ -136,7 +123,7 @@ _SEEDS = [p.read_bytes() for p in GIF_FILES] + [
 
 
 @settings(max_examples=200, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(_SEEDS).flatmap(_mutations))
+@given(st.sampled_from(_SEEDS).flatmap(mutations))
 def test_mutated_files_give_info_or_probe_error(data: bytes) -> None:
     try:
         info = probe(data)

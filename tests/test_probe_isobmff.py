@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import struct
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from preflight.errors import MalformedError, ProbeError, TruncatedError, UnsupportedFormatError
 from preflight.model import ColorMode, Format
 from preflight.probe import isobmff, probe
+from tests._mutations import mutations
 from tests.conftest import CORPORA, corpus, corpus_files
 
 IMAGES = ("imagesize_py", "test", "images")
@@ -268,26 +270,11 @@ def test_broken_structure_is_reported() -> None:
         probe(bad_index)
 
 
-@st.composite
-def _mutations(draw: st.DrawFn, data: bytes) -> bytes:
-    kind = draw(st.sampled_from(["truncate", "flip", "insert"]))
-    if kind == "truncate":
-        return data[: draw(st.integers(0, len(data)))]
-    limit = min(len(data) - 1, 700)  # ftyp and meta: where the parser decides
-    if kind == "flip":
-        out = bytearray(data)
-        for _ in range(draw(st.integers(1, 4))):
-            out[draw(st.integers(0, limit))] ^= draw(st.integers(1, 255))
-        return bytes(out)
-    pos = draw(st.integers(0, limit))
-    return data[:pos] + draw(st.binary(min_size=1, max_size=16)) + data[pos:]
-
-
 _SEEDS = [p.read_bytes() for p in HEIF_FILES] + [_still(_box(b"irot", b"\x01"), _box(b"imir", b"\x01"))]
 
 
 @settings(max_examples=200, deadline=500, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(_SEEDS).flatmap(_mutations))
+@given(st.sampled_from(_SEEDS).flatmap(partial(mutations, focus=700)))
 def test_mutated_files_give_info_or_probe_error(data: bytes) -> None:
     try:
         info = probe(data)

@@ -7,6 +7,7 @@ import contextlib
 import csv
 import io
 import struct
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from preflight import ColorMode, Format, ProbeError, probe
 from preflight.errors import MalformedError, TruncatedError
 from preflight.probe import jpeg
 from preflight.probe._source import Source
+from tests._mutations import mutations
 from tests.conftest import CORPORA, corpus, corpus_files
 
 JPEG_FILES = corpus_files("imagesize_py", "test", "images", pattern="*.jpg") + corpus_files(
@@ -194,26 +196,12 @@ def test_header_probe_reads_little() -> None:
     assert reader.total <= 8192 < len(data)
 
 
-@st.composite
-def _mutations(draw: st.DrawFn, data: bytes) -> bytes:
-    kind = draw(st.sampled_from(["truncate", "flip", "insert"]))
-    if kind == "truncate":
-        return data[: draw(st.integers(0, len(data)))]
-    if kind == "flip":
-        out = bytearray(data)
-        for _ in range(draw(st.integers(1, 4))):
-            out[draw(st.integers(0, min(len(data) - 1, 1024)))] ^= draw(st.integers(1, 255))
-        return bytes(out)
-    pos = draw(st.integers(0, min(len(data), 1024)))  # the header region, where the parser decides
-    return data[:pos] + draw(st.binary(min_size=1, max_size=16)) + data[pos:]
-
-
 _SEEDS = [p.read_bytes() for p in JPEG_FILES if p.stat().st_size < 40_000]
 
 
 @pytest.mark.skipif(not _SEEDS, reason="JPEG corpora absent")
 @settings(max_examples=200, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(_SEEDS or [b""]).flatmap(_mutations))
+@given(st.sampled_from(_SEEDS or [b""]).flatmap(partial(mutations, focus=1024)))
 def test_mutated_files_give_info_or_probe_error(data: bytes) -> None:
     try:
         info = probe(data)

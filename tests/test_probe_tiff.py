@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from PIL import Image
 from preflight.errors import MalformedError, ProbeError, TruncatedError, UnsupportedFormatError
 from preflight.model import ColorMode, Format
 from preflight.probe import probe
+from tests._mutations import mutations
 from tests.conftest import corpus, corpus_files
 
 IMAGES = ("imagesize_py", "test", "images")
@@ -141,22 +143,6 @@ def test_ifd_beyond_the_end_is_truncated() -> None:
         probe(data[: len(data) // 2])
 
 
-@st.composite
-def _mutations(draw: st.DrawFn, data: bytes) -> bytes:
-    kind = draw(st.sampled_from(["truncate", "flip", "insert"]))
-    if kind == "truncate":
-        return data[: draw(st.integers(0, len(data)))]
-    if kind == "flip":
-        out = bytearray(data)
-        for _ in range(draw(st.integers(1, 4))):
-            # the header and IFD0 (at the start for the generated seed, anywhere for the corpus)
-            i = draw(st.one_of(st.integers(0, 600), st.integers(0, len(data) - 1)))
-            out[min(i, len(data) - 1)] ^= draw(st.integers(1, 255))
-        return bytes(out)
-    pos = draw(st.integers(0, len(data)))
-    return data[:pos] + draw(st.binary(min_size=1, max_size=16)) + data[pos:]
-
-
 def _seeds() -> list[bytes]:
     seeds = [_tiff(_basic(5, 4, t274=6))]
     seeds += [p.read_bytes() for p in TIFF_FILES if p.stat().st_size < 1_000_000]
@@ -164,7 +150,7 @@ def _seeds() -> list[bytes]:
 
 
 @settings(max_examples=150, deadline=500, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(_seeds()).flatmap(_mutations))
+@given(st.sampled_from(_seeds()).flatmap(partial(mutations, focus=601, anywhere_too=True)))
 def test_mutated_files_give_info_or_probe_error(data: bytes) -> None:
     try:
         info = probe(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from preflight.errors import CorruptDataError, MalformedError, ProbeError, TruncatedError
 from preflight.model import ColorMode, Format
 from preflight.probe import probe
+from tests._mutations import mutations
 from tests.conftest import corpus, corpus_files
 
 WEBP_FILES = corpus_files("libwebp-test-data", pattern="*.webp")
@@ -153,27 +155,14 @@ class _CountingFile(io.BytesIO):
         return data
 
 
-@st.composite
-def _mutations(draw: st.DrawFn, data: bytes) -> bytes:
-    kind = draw(st.sampled_from(["truncate", "flip", "insert"]))
-    if kind == "truncate":
-        return data[: draw(st.integers(0, len(data)))]
-    pos = draw(st.integers(0, min(len(data), 512)))  # the header region, where parsers decide
-    if kind == "flip":
-        out = bytearray(data)
-        for _ in range(draw(st.integers(1, 4))):
-            i = draw(st.integers(0, min(len(data) - 1, 512)))
-            out[i] ^= draw(st.integers(1, 255))
-        return bytes(out)
-    return data[:pos] + draw(st.binary(min_size=1, max_size=16)) + data[pos:]
-
-
 _SEEDS = [p for p in WEBP_FILES if p.stat().st_size < 20_000][::6]
 
 
 @pytest.mark.skipif(not _SEEDS, reason="libwebp-test-data corpus absent")
 @settings(max_examples=150, deadline=500, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(_SEEDS or [Path()]).map(lambda p: p.read_bytes()).flatmap(_mutations))
+@given(
+    st.sampled_from(_SEEDS or [Path()]).map(lambda p: p.read_bytes()).flatmap(partial(mutations, focus=512))
+)
 def test_mutated_files_give_info_or_probe_error(data: bytes) -> None:
     try:
         info = probe(data)

@@ -205,6 +205,19 @@ def test_after_an_auth_failure_the_rest_is_not_attempted(tmp_path):
     assert outcomes[1].error.startswith("not sent:")
 
 
+def test_deep_refuses_a_truncated_file_that_the_header_alone_lets_through(tmp_path):
+    from PIL import Image
+
+    jpeg = tmp_path / "cut.jpg"
+    Image.new("RGB", (64, 64), (200, 10, 10)).save(jpeg, quality=95)
+    jpeg.write_bytes(jpeg.read_bytes()[:-200])
+    with running("autoretouch") as emu:
+        (deep,) = go("autoretouch", emu, [jpeg], SubmitOptions(), deep=True)
+        assert deep.status == REFUSED and "PF50" in deep.error and not emu.state.uploads
+        (shallow,) = go("autoretouch", emu, [jpeg], SubmitOptions())
+        assert shallow.status == "uploaded"
+
+
 def test_server_side_4xx_is_reported_with_the_providers_message(tmp_path):
     from PIL import Image
 
