@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from preflight import UnreadableError, probe
+from preflight import ProbeError, UnreadableError, probe
 from preflight.errors import MalformedError, TruncatedError
 from preflight.probe._source import MAX_READ, Source
 
@@ -76,3 +76,22 @@ def test_image_info_is_frozen_and_its_init_covers_every_field() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         info.width = 4  # type: ignore[misc]
     assert ImageInfo(Format.JPEG, 1, 1, 8, 3, ColorMode.RGB).orientation == 1
+
+
+def test_deep_check_of_a_file_object_streams_it_and_catches_truncation() -> None:
+    data = (DATA / "photo.jpg").read_bytes()
+    assert probe(io.BytesIO(data), deep=True).width == 640
+    cut = (DATA / "truncated.jpg").read_bytes()
+    with pytest.raises(ProbeError):
+        probe(io.BytesIO(cut), deep=True)
+    webp = (DATA / "alpha.webp").read_bytes()
+    assert probe(io.BytesIO(webp), deep=True).width == 400
+
+
+def test_deep_decode_of_a_file_object_rejects_a_corrupt_bitstream() -> None:
+    data = bytearray((DATA / "alpha.webp").read_bytes())
+    for i in range(200, len(data) - 50, 7):  # the VP8 data, past the headers the probe reads
+        data[i] ^= 0xFF
+    assert probe(bytes(data)).width == 400  # the header is intact
+    with pytest.raises(ProbeError, match="decode failed"):
+        probe(io.BytesIO(bytes(data)), deep=True)

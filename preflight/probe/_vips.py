@@ -28,11 +28,10 @@ def verify_with_vips(source: object, src: Source, info: ImageInfo) -> None:
     try:
         if isinstance(source, (str, os.PathLike)):
             image = pyvips.Image.new_from_file(os.fspath(source), **options)
-        else:
-            data = src.whole()
-            if data is None:
-                data = b"".join(src.chunks(0, src.size))
+        elif (data := src.whole()) is not None:
             image = pyvips.Image.new_from_buffer(data, "", **options)
+        else:  # a file object: stream it to libvips rather than hold the whole file in memory
+            image = pyvips.Image.new_from_source(_streamed(pyvips, src), "", **options)
         image.avg()  # forces a full decode without holding the pixels
     except pyvips.Error as exc:
         if _MISSING_DECODER in str(exc):
@@ -40,6 +39,27 @@ def verify_with_vips(source: object, src: Source, info: ImageInfo) -> None:
                 f"cannot decode to verify: {_first_line(exc)}", format=str(info.format)
             ) from None
         raise CorruptDataError(f"decode failed: {_first_line(exc)}", format=str(info.format)) from None
+
+
+def _streamed(pyvips, src: Source):  # type: ignore[no-untyped-def]  # pyvips has no type hints
+    """A libvips source reading through `src` (bounded reads), for file objects that have no path."""
+    position = 0
+
+    def read(size: int) -> bytes:
+        nonlocal position
+        data = src.read_upto(position, min(size, 1 << 20))
+        position += len(data)
+        return data
+
+    def seek(offset: int, whence: int) -> int:
+        nonlocal position
+        position = {0: offset, 1: position + offset, 2: src.size + offset}[whence]
+        return position
+
+    source = pyvips.SourceCustom()
+    source.on_read(read)
+    source.on_seek(seek)
+    return source
 
 
 def _vips_decodes(info: ImageInfo) -> bool:
