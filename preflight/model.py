@@ -258,10 +258,11 @@ class Report:
 
     profile: str
     files: tuple[FileReport, ...] = ()
+    interrupted: bool = False  # stopped (Ctrl-C) before every file was checked: `files` are those done
 
     @property
     def ok(self) -> bool:
-        return all(f.ok for f in self.files)
+        return not self.interrupted and all(f.ok for f in self.files)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -278,8 +279,11 @@ class Report:
         return [(f, finding) for f in self.files for finding in f.findings]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "profile": self.profile,
             "files": [f.to_dict() for f in self.files],
             "summary": self.summary,
         }
+        if self.interrupted:
+            data["interrupted"] = True
+        return data

@@ -224,6 +224,7 @@ def submit(
     force: bool = False,
     dry_run: bool = False,
     fix_files: bool = True,
+    deep: bool = False,
     profile: Profile | str | None = None,
     credentials: _credentials.Credentials | None = None,
     client_options: ClientOptions | None = None,
@@ -237,7 +238,8 @@ def submit(
     ConfigError here; Haut's ``subject_name`` is created here (a SubmitError if that fails). ``dry_run``
     validates, fixes and hashes, consults the ledger when credentials are at hand, and sends nothing.
     ``ledger=None`` remembers nothing (no resuming). ``fix_files=False`` sends originals as they are
-    (fixable errors then refuse the file). Iterate the result to the end or close it: that closes the
+    (fixable errors then refuse the file). ``deep`` also decodes each file to prove it intact (a truncated
+    or corrupt file is refused). Iterate the result to the end or close it: that closes the
     connection and removes the fixed copies.
     """
     session = _Session(
@@ -249,6 +251,7 @@ def submit(
         force=force,
         dry_run=dry_run,
         fix_files=fix_files,
+        deep=deep,
         profile=profile,
         credentials=credentials,
         client_options=client_options,
@@ -270,6 +273,7 @@ class _Session:
         force: bool,
         dry_run: bool,
         fix_files: bool,
+        deep: bool,
         profile: Profile | str | None,
         credentials: _credentials.Credentials | None,
         client_options: ClientOptions | None,
@@ -288,6 +292,7 @@ class _Session:
         self.force = force
         self.dry_run = dry_run
         self.fix_files = fix_files
+        self.deep = deep
         self.files = files
         self.sides = options.side_ids(len(files)) if provider == "haut" else []
         self.profile = profile if isinstance(profile, Profile) else load_profile(profile or provider)
@@ -371,7 +376,7 @@ class _Session:
         return item
 
     def _check(self, item: _Item) -> None:
-        report = validate_file(item.path, self.profile)
+        report = validate_file(item.path, self.profile, deep=self.deep)
         item.findings = report.findings
         errors = [f for f in report.findings if f.severity is Severity.ERROR]
         fixable = [f for f in report.findings if f.fixable]

@@ -106,7 +106,8 @@ def check(
     "blake3"), computed in the same read as the header. `ledger` remembers headers and digests by file
     identity, so unchanged files are not read again. `jobs` runs files on that many threads (default: one
     per core when `hash`, `ledger` or `jobs` is given, else sequentially). `on_file` is called with each
-    FileReport as it is produced, in order. `mapper(fn, paths)` may replace the sequential map; it must
+    FileReport as it is produced, in order. Ctrl-C stops the run and returns the files checked so far, with
+    `interrupted` set. `mapper(fn, paths)` may replace the sequential map; it must
     yield results in input order. `expand=False` takes `paths` as the exact list of files (already
     collected by `preflight.paths.collect`). Raises ConfigError for a bad profile or selection.
     """
@@ -122,10 +123,13 @@ def check(
         work = partial(validate_file, **options)
         reports = mapper(work, files) if mapper is not None else map(work, files)
     results = []
-    for result in reports:
-        results.append(result)
-        if on_file is not None:
-            on_file(result)
+    try:
+        for result in reports:
+            results.append(result)
+            if on_file is not None:
+                on_file(result)
+    except KeyboardInterrupt:  # the pool has stopped; report what was checked
+        return Report(profile=chosen.name, files=tuple(results), interrupted=True)
     return Report(profile=chosen.name, files=tuple(results))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -196,3 +197,25 @@ def test_fix_without_out_is_a_usage_error(cwd):
     result = invoke("validate", "a.png", "--fix")
     assert result.exit_code == 2
     assert "--fix --out DIR" in result.output
+
+
+def test_ctrl_c_prints_the_partial_report_and_exits_130(cwd, monkeypatch):
+    import preflight.validate as validate
+
+    for i in range(6):
+        make_png(cwd / f"{i}.png", 300, 300)
+    real_judge, calls = validate.judge, []
+
+    def judge_then_interrupt(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real_judge(*args, **kwargs)
+
+    monkeypatch.setattr(validate, "judge", judge_then_interrupt)
+    result = invoke("validate", ".", "-p", "haut", "--format", "json", "--jobs", "1")
+    assert result.exit_code == 130
+    report = json.loads(result.stdout)
+    assert report["interrupted"] is True
+    assert [f["path"] for f in report["files"]] == ["0.png", "1.png", "2.png"]
+    assert re.search(r"interrupted after 3 of \d+ files", result.stderr)

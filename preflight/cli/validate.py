@@ -146,15 +146,22 @@ def validate_command(
             )
     except ConfigError as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:
-        _fail("interrupted")
+    except KeyboardInterrupt:  # outside the run itself (check() returns what it has on Ctrl-C)
+        click.echo("preflight: interrupted", err=True)
+        sys.exit(INTERRUPTED)
     except Exception as exc:  # the one broad except: anything unexpected is exit 2 with one clear line
         _fail(f"internal error: {type(exc).__name__}: {exc}")
     finally:
         ledger.close()
     sys.stdout.write(render(report, output_format))
     sys.stdout.flush()
+    if report.interrupted:
+        click.echo(f"preflight: interrupted after {len(report.files)} of {len(files)} files", err=True)
+        sys.exit(INTERRUPTED)
     sys.exit(0 if report.ok or exit_zero else 1)
+
+
+INTERRUPTED = 130  # the shell's code for a run stopped by SIGINT
 
 
 def _fail(message: str) -> None:
