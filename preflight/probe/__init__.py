@@ -39,21 +39,22 @@ def probe(source: ImageSource, *, deep: bool = False) -> ImageInfo:
     except OSError as exc:
         raise UnreadableError(exc.strerror or str(exc), path=path) from None
     try:
-        with src:
-            module = _detect(src.head)
-            info = module.probe(src)
-            if deep:
-                verify = getattr(module, "verify", None)
-                if verify is not None:
-                    verify(src, info)
-                verify_with_vips(source, src, info)
-            return info
+        module = _detect(src.head)
+        info = module.probe(src)
+        if deep:
+            verify = getattr(module, "verify", None)
+            if verify is not None:
+                verify(src, info)
+            verify_with_vips(source, src, info)
+        return info
     except ProbeError as exc:
         if exc.format is None:
             exc.format = src.format
         raise exc.with_path(path if path is not None else src.name) from None
     except OSError as exc:
         raise UnreadableError(exc.strerror or str(exc), path=path, format=src.format) from None
+    finally:
+        src.close()
 
 
 def _detect(head: bytes):
