@@ -497,6 +497,106 @@ def test_coactive_validation_is_fastapi_shaped(coactive):
         assert job["status"] == "completed" and job["processed_assets"] == 100
 
 
+# -- liberal in what they accept, where the documents are silent or disagree ------------------------------
+
+
+def test_haut_paths_are_served_with_and_without_the_trailing_slash(haut):
+    # Documented paths end in "/"; a client that drops it gets the same answer, not a 307 it may not follow.
+    with _haut_client(haut) as c:
+        subject = c.post("/datasets/dataset1/subjects", json={"name": "no-slash"})
+        assert subject.status_code == 201, subject.text
+        sid = subject.json()["id"]
+        image = c.post(f"/subjects/{sid}/signed_upload_url", json={"side_id": 1})
+        assert image.status_code == 201
+        assert c.get(f"/subjects/{sid}/images").json()["count"] == 1
+        assert c.get(f"/images/{image.json()['id']}").status_code == 200
+
+
+def test_haut_side_id_as_a_numeric_string_is_a_pk(haut):
+    # DRF's PrimaryKeyRelatedField looks "2" up as 2; a JSON-typed client may send either.
+    image = _haut_image(haut, side_id="2", light_id="1")
+    assert image["side"]["id"] == 2 and image["light"]["id"] == 1
+
+
+def test_autoretouch_head_finds_content_by_base64_hash(ar):
+    import base64
+
+    data = _read(*PNGSUITE, "basn2c08.png")
+    digest = hashlib.sha256(data).digest()
+    with _ar(ar) as c:
+        assert c.post("/upload", files={"file": ("a.png", data, "image/png")}).status_code == 201
+        for name in (
+            digest.hex().upper(),
+            base64.b64encode(digest).decode(),
+            base64.urlsafe_b64encode(digest).decode().rstrip("="),
+        ):
+            assert c.head("/upload", params={"contentHash": name}).status_code == 200, name
+        assert c.head("/upload", params={"contentHash": "not-a-hash"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("info_type", "media_type"),
+    [("text/plain", "image/png"), ("application/json", "application/octet-stream")],
+)
+def test_dsio_accepts_generic_part_types_when_the_content_is_right(dsio, info_type, media_type):
+    # Form libraries label a text field text/plain and a file of unknown type application/octet-stream.
+    with _dsio(dsio) as c:
+        reply = c.post("/images", files=_dsio_files(info_type=info_type, media_type=media_type))
+        assert reply.status_code == 201
+        # Still refused when the bytes are not a PNG, whatever the label.
+        jpeg = _read("libjpeg-turbo", "testimages", "testorig.jpg")
+        wrong = c.post("/images", files=_dsio_files(media=jpeg, media_type="application/octet-stream"))
+        assert wrong.status_code == 415
+
+
+def test_dsio_imagemedia_part_without_content_type(dsio):
+    info = json.dumps(INFO)
+    media = _read(*PNGSUITE, "basn0g16.png")
+    boundary = "b0undary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="imageInfo"\r\n\r\n{info}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="imageMedia"; filename="s.png"\r\n\r\n'
+        ).encode()
+        + media
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    with _dsio(dsio) as c:
+        reply = c.post(
+            "/images", content=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        )
+    assert reply.status_code == 201
+
+
+def test_coactive_login_accepts_an_oauth2_form_body(coactive):
+    login = _HTTP.post(
+        f"{coactive.base_url}/api/v0/login",
+        auth=("coactive-client-id", "coactive-client-secret"),
+        data={"grant_type": "client_credentials"},
+    )
+    assert login.status_code == 200 and login.json()["access_token"]
+
+
+def test_coactive_list_parameters_comma_joined(coactive):
+    with _co(coactive) as c:
+        job = c.post(
+            "/api/v1/ingestion/images",
+            json={"dataset_id": "commas", "images": [{"source_path": f"s3://b/{n}.jpg"} for n in range(2)]},
+        ).json()
+        c.get(f"/api/v1/ingestion/jobs/{job['id']}/status")
+        c.get(f"/api/v1/ingestion/jobs/{job['id']}/status")
+        ids = [
+            a["asset_id"]
+            for a in c.get(f"/api/v1/ingestion/jobs/{job['id']}/status").json()["details"]["assets"]
+        ]
+        meta = c.get("/api/v0/images/metadata", params={"coactive_image_ids": ",".join(ids)})
+        assert meta.status_code == 200 and len(meta.json()["data"]) == 2
+        statuses = c.get(
+            "/api/v0/datasets/commas/images/statuses", params={"paths": "s3://b/0.jpg,s3://b/1.jpg"}
+        )
+        assert [s["path"] for s in statuses.json()["data"]] == ["s3://b/0.jpg", "s3://b/1.jpg"]
+
+
 # -- faults --------------------------------------------------------------------------------------------
 
 

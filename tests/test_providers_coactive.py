@@ -165,3 +165,11 @@ def test_auth_failure_names_the_provider_and_hides_the_token():
         client.submit("s3://b/1.jpg", content_hash="a" * 64)
     assert type(info.value).__name__ == "AuthError"
     assert "coactive" in str(info.value) and "wrong-token-value" not in str(info.value)
+
+
+def test_every_call_accepts_json_as_documented():
+    client, rec = make(lambda request: httpx.Response(200, json={"coactive_image_id": "i"}))
+    client.image_metadata("i")
+    client.images_metadata(["i", "j"])
+    assert [r.headers["Accept"] for r in rec.requests] == ["application/json"] * 2
+    assert rec.requests[1].url.params.get_list("coactive_image_ids") == ["i", "j"]

@@ -127,3 +127,23 @@ def test_get_delete_media_and_404():
     with pytest.raises(NotFoundError, match="get image"):
         client.get_image("missing")
     assert [r.method for r in rec.requests] == ["GET", "GET", "DELETE", "GET"]
+
+
+def test_delete_retried_after_a_lost_answer_is_done():
+    answers = iter([httpx.Response(502), httpx.Response(404)])
+    client, rec = make(lambda request: next(answers))
+    client.delete_image("r1")
+    assert [r.method for r in rec.requests] == ["DELETE", "DELETE"]
+    with pytest.raises(NotFoundError):  # a first-attempt 404 still means "no such resource"
+        make(lambda request: httpx.Response(404))[0].delete_image("r1")
+
+
+def test_an_echoed_basic_header_is_scrubbed_from_errors():
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, text=f"bad request; you sent {request.headers['Authorization']}")
+
+    token = base64.b64encode(b"dsio:dsio-SECRET").decode()
+    client, _ = make(answer)
+    with pytest.raises(RejectedError) as info:
+        client.get_image("r1")
+    assert token not in str(info.value) and "REDACTED" in str(info.value)

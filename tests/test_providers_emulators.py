@@ -122,6 +122,21 @@ def test_haut_retries_through_faults_before_processing():
     assert emu.state.uploads == {sha(jpeg(n)): 1 for n in range(12)}
 
 
+def test_haut_sides_survive_lost_answers_after_processing():
+    # A signed-URL request acted on but answered 5xx, then retried, leaves an empty image in the batch;
+    # upload_sides deletes it (and a retried DELETE that finds it gone is done), so compute succeeds.
+    faults = Faults(error_rate=0.3, fault_phase="after", seed=2)
+    with emulators.running("haut", faults=faults) as emu, haut(emu, options=PATIENT) as client:
+        for k in range(3):
+            subject = client.create_subject(f"s{k}")["id"]
+            images = client.upload_sides(subject, {1: jpeg(1), 2: jpeg(2), 3: jpeg(3)})
+            in_batch = [
+                i["id"] for i in client.iter_images(subject) if i["image_batch_id"] == images[0].batch_id
+            ]
+            assert sorted(in_batch) == sorted(i.image_id for i in images)
+    assert emu.state.faults["error:after"] > 0 and emu.state.events["compute"] >= 3
+
+
 # -- autoretouch -----------------------------------------------------------------------------------------
 
 

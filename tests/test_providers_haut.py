@@ -161,3 +161,60 @@ def test_ids_cannot_add_path_segments():
     client, rec = make(FakeHaut())
     client.get_image("../../admin")
     assert rec.requests[0].url.raw_path.endswith(b"/images/..%2F..%2Fadmin/")
+
+
+def test_upload_headers_from_the_answer_win_case_insensitively():
+    # A signed URL is signed over header values: the answer's headers and content_type must be sent as
+    # given, once each - a plain dict merge sent both "content-type" and "Content-Type".
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/signed_upload_url/"):
+            upload = {
+                "url": UPLOAD.format(n=1),
+                "method": "put",
+                "headers": {"content-type": "image/jpeg", "x-goog-meta-k": "v"},
+                "content_type": "image/jpeg",
+            }
+            return httpx.Response(201, json={"id": "img-1", "image_batch_id": "b-1", "upload_url": upload})
+        return FakeHaut()(request)
+
+    client, rec = make(answer)
+    client.submit("a.jpg", data_or_path=b"x", options={"subject_id": "s", "compute": False})
+    put = rec.calls("PUT")[0]
+    assert put.headers.get_list("Content-Type") == ["image/jpeg"]
+    assert put.headers.get_list("X-Goog-Content-Length-Range") == ["1,31457280"]
+    assert put.headers["x-goog-meta-k"] == "v"
+
+
+def test_delete_retried_after_a_lost_answer_is_done():
+    # The first DELETE is applied but its answer lost (503); the retry's 404 means it is gone, not an error.
+    answers = iter([httpx.Response(503), httpx.Response(404, json={"detail": "Not found."})])
+    client, rec = make(lambda request: next(answers))
+    client.delete_image("img-1")
+    assert [r.method for r in rec.requests] == ["DELETE", "DELETE"]
+
+
+def test_delete_of_an_unknown_image_is_not_found():
+    from preflight.errors import NotFoundError
+
+    client, _ = make(lambda request: httpx.Response(404, json={"detail": "Not found."}))
+    with pytest.raises(NotFoundError):
+        client.delete_image("nope")
+
+
+def test_compute_answered_204_is_success_and_null_count_is_tolerated():
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/compute/"):
+            return httpx.Response(204)
+        return httpx.Response(
+            200, json={"count": None, "next": None, "previous": None, "results": [{"id": "a"}]}
+        )
+
+    client, _ = make(answer)
+    client.compute("b-1")
+    assert client.list_images("s").count == 1
+
+
+def test_repr_and_target_hide_a_password_in_the_base_url():
+    creds = HautCredentials(Secret(TOKEN), "c0mpany")
+    client = HautClient("https://me:base-url-password@saas.example", creds, options=fast_options())
+    assert "base-url-password" not in repr(client) and "base-url-password" not in client.target({})

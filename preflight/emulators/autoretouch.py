@@ -4,6 +4,7 @@ Served:
   POST /upload?organization=ORG    multipart part ``file`` (+ optional ``filesize``) -> 201 text/plain, the
                                    lowercase hex SHA-256 of the bytes
   HEAD /upload?contentHash=H&organization=ORG                   -> 200 stored / 404 not stored (no body)
+                                   H is hex (any case) or base64 of the SHA-256; the docs show both
 
 Auth: ``Authorization: Bearer <token>``. ``organization`` is optional ("recommended"): absent means the
 token's own organization; another organization is 403. Errors are Spring Boot's
@@ -16,7 +17,10 @@ Workflow executions are not emulated.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import re
 from http import HTTPStatus
 
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +43,21 @@ from preflight.emulators._state import EmulatorCredentials, EmulatorState
 
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "TIFF", "WEBP"})
 MAX_DIMENSION = 10_000
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def _hex_hash(value: str) -> str | None:
+    """A contentHash as lowercase hex. Every example is hex; one overview page says base64, so a base64
+    SHA-256 (standard or URL-safe alphabet) names the same content."""
+    value = value.strip("\t\r\n").replace(" ", "+")  # a "+" sent unescaped in a query reads as a space
+    if _HEX64.fullmatch(value):
+        return value.lower()
+    try:
+        padded = value.replace("-", "+").replace("_", "/") + "=" * (-len(value) % 4)
+        raw = base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == 32 else None
 
 
 class AutoRetouchEmulator:
@@ -90,7 +109,7 @@ class AutoRetouchEmulator:
             content_hash = request.query_params.get("contentHash")
             if not content_hash:
                 raise ApiError(400, "Required request parameter 'contentHash' is not present")
-            found = content_hash.lower() in self.stored.get(organization, {})
+            found = _hex_hash(content_hash) in self.stored.get(organization, {})
             return Response(status_code=200 if found else 404)
         return await self._store(request, organization)
 

@@ -2,6 +2,7 @@
 
 Served:
   POST /api/v0/login                     Basic CLIENT_ID:CLIENT_SECRET, {"grant_type": "client_credentials"}
+                                         (or the same as a form, grant_type=client_credentials)
                                          -> {access_token, token_type: "bearer", expires_in}
   POST /api/v1/ingestion/images          {dataset_id, images: [{source_path, metadata}]}, 1-100 images
                                          -> 200 job {id, dataset_id, status, total_assets, processed_assets,
@@ -10,6 +11,7 @@ Served:
   GET  /api/v0/images/{coactive_image_id}/metadata         -> {coactive_image_id, dataset_id, path, metadata,
                                                               created_dt}
   GET  /api/v0/images/metadata?coactive_image_ids=A&coactive_image_ids=B   -> {"data": [...]}
+                                         (comma-joined lists, ?coactive_image_ids=A,B, are read too)
   GET  /api/v0/datasets/{dataset_id}/images/statuses?paths=P&paths=Q       -> {"data": [{path, status,
                                                               coactive_image_id, error_code, error_reason}]}
 
@@ -39,7 +41,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlparse
 from urllib.request import url2pathname
 
 from starlette.concurrency import run_in_threadpool
@@ -184,7 +186,7 @@ class CoactiveEmulator:
             and same_secret(secret, self.credentials.client_secret)
         ):
             raise ApiError(401, "Invalid client credentials", headers={"WWW-Authenticate": "Basic"})
-        body = await _json_body(request)
+        body = await _login_body(request)
         grant = body.get("grant_type") if isinstance(body, dict) else None
         if grant != "client_credentials":
             raise _validation(
@@ -285,7 +287,7 @@ class CoactiveEmulator:
 
     async def images_metadata(self, request: Request) -> Response:
         self._authorize(request)
-        ids = request.query_params.getlist("coactive_image_ids")
+        ids = _query_list(request, "coactive_image_ids", split_commas=True)
         if not ids:
             raise _validation("missing", ["query", "coactive_image_ids"], "Field required")
         found = [a for a in (self.assets.get(i) for i in ids) if a is not None and a.status == "completed"]
@@ -298,9 +300,11 @@ class CoactiveEmulator:
         dataset = self.datasets.get(request.path_params["dataset_id"])
         if dataset is None:
             raise ApiError(404, "Dataset not found")
-        paths = request.query_params.getlist("paths")
+        paths = _query_list(request, "paths", split_commas=False)
         if not paths:
             raise _validation("missing", ["query", "paths"], "Field required")
+        if len(paths) == 1 and paths[0] not in dataset.by_path and "," in paths[0]:
+            paths = paths[0].split(",")  # a comma-joined list; a path that holds a comma is tried whole first
         assets = [dataset.by_path[p] for p in paths if p in dataset.by_path]
         for job in {j.id: j for j in self.jobs.values() if any(a in j.assets for a in assets)}.values():
             self._advance(job)
@@ -357,6 +361,28 @@ async def _json_body(request: Request) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise _validation("json_invalid", ["body", 0], "JSON decode error") from None
+
+
+async def _login_body(request: Request) -> Any:
+    """The login body: JSON as Coactive documents it, or the form encoding OAuth2 clients send
+    (RFC 6749 4.4.2: ``grant_type=client_credentials`` as application/x-www-form-urlencoded)."""
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media == "application/x-www-form-urlencoded":
+        try:
+            raw = await read_body(request, 64 * 1024)
+        except BodyTooLarge:
+            raise ApiError(413, "Request body too large") from None
+        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    return await _json_body(request)
+
+
+def _query_list(request: Request, name: str, *, split_commas: bool) -> list[str]:
+    """A list query parameter as FastAPI reads it (repeated: ``?k=a&k=b``); with ``split_commas`` also
+    the comma-joined form other generators send (``?k=a,b``) - for ids, which hold no commas."""
+    values = request.query_params.getlist(name)
+    if split_commas:
+        values = [v for value in values for v in value.split(",")]
+    return [v for v in values if v]
 
 
 def _validate_ingestion(body: Any) -> tuple[str, list[dict[str, Any]]]:

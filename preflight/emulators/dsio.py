@@ -9,13 +9,14 @@ Served:
   GET    /images/{id}/media -> the stored PNG bytes / 404
 
 Auth: HTTP Basic, user and API key. Errors are status codes with empty bodies, as documented.
-Validation: a request that is not multipart/form-data, an ``imageMedia`` part declared as anything but
-image/png, or bytes that are not a PNG -> 415; a PNG that is not 16-bit greyscale (colour type 0), a
+Validation: a request that is not multipart/form-data, an ``imageMedia`` part declared as another type
+(see below), or bytes that are not a PNG -> 415; a PNG that is not 16-bit greyscale (colour type 0), a
 missing, duplicated or extra part, ``imageInfo`` that is not one line of JSON or breaks the ImageInfo
 schema (``acquisitionInfo.binning`` in Binned2x2/Unbinned - Binned2X2 is accepted and answered as
 Binned2x2, as a .NET enum would; ``lutInfo`` gamma/slope/offset numbers, totalGrays/minimumGray/
-maximumGray integers) -> 400. An ``imageInfo`` part with no Content-Type is accepted; a declared type
-other than application/json is 415. Resources expire ``resource_ttl`` after creation (8 h, as the
+maximumGray integers) -> 400. An ``imageInfo`` part with no Content-Type or text/plain is accepted, and an
+``imageMedia`` part with none or application/octet-stream (its bytes must still be a PNG); any other
+declared type is 415. Resources expire ``resource_ttl`` after creation (8 h, as the
 example shows) and are then gone (404). There is no sensor: modality images exist only when a test adds
 them with ``add_modality_image``. Filters (``/images/{id}/filters/...``) are not emulated.
 """
@@ -52,6 +53,11 @@ BASE_PATH = "/api/dsio/filters/v1"
 BINNINGS = {"binned2x2": "Binned2x2", "unbinned": "Unbinned"}  # matched case-insensitively
 LUT_NUMBERS = ("gamma", "slope", "offset")
 LUT_INTEGERS = ("totalGrays", "minimumGray", "maximumGray")
+# Part types taken as "the documented type, or none declared": form libraries send a text field with no
+# type or text/plain, and a file part of unknown type as application/octet-stream (httpx, requests without
+# a type). The content decides then: imageInfo must parse as ImageInfo, imageMedia must be a PNG.
+INFO_TYPES = frozenset({None, "application/json", "text/plain"})
+MEDIA_TYPES = frozenset({None, "image/png", "application/octet-stream"})
 
 
 class InvalidImageInfo(ValueError):
@@ -208,9 +214,9 @@ class DsioEmulator:
             raise ApiError(400, f"expected exactly the parts imageInfo and imageMedia, got {names}")
         info_part = next(p for p in parts if p.name == "imageInfo")
         media_part = next(p for p in parts if p.name == "imageMedia")
-        if info_part.content_type not in (None, "application/json"):
+        if info_part.content_type not in INFO_TYPES:
             raise ApiError(415, "imageInfo must be application/json")
-        if media_part.content_type != "image/png":
+        if media_part.content_type not in MEDIA_TYPES:
             raise ApiError(415, "imageMedia must be image/png")
         try:
             image_info = validate_image_info(info_part.data.decode("utf-8"))

@@ -9,6 +9,9 @@ Served:
   GET    /api/v1/companies/{cid}/subjects/{sid}/images/                 paginated {count, next, previous, results}
   GET    /api/v1/companies/{cid}/images/{iid}/     DELETE same -> 204
 
+Every documented path ends in "/"; the same path without the slash is served as well (not redirected).
+A ``side_id``/``light_id`` sent as a numeric string ("1") is taken as the number, as DRF does.
+
 Auth: ``Authorization: Bearer <token>``; errors look like Django REST framework: ``{"detail": ...}``, or
 field errors ``{"field": ["message"]}`` with 400. A company other than the token's is 403, an unknown
 dataset/subject/batch/image 404.
@@ -139,14 +142,21 @@ class HautEmulator:
 
     def routes(self) -> list[BaseRoute]:
         api = "/api/v1/companies/{cid}"
-        return [
-            Route(api + "/datasets/{did}/subjects/", self.create_subject, methods=["POST"]),
-            Route(api + "/subjects/{sid}/signed_upload_url/", self.signed_upload_url, methods=["POST"]),
-            Route(api + "/subjects/{sid}/images/", self.list_images, methods=["GET"]),
-            Route(api + "/images/{iid}/", self.image, methods=["GET", "DELETE"]),
-            Route(api + "/batches/{bid}/compute/", self.compute, methods=["POST"]),
-            Route("/gcs/{bucket}/{object:path}", self.gcs_put, methods=["PUT"]),
+        documented = [
+            (api + "/datasets/{did}/subjects/", self.create_subject, ["POST"]),
+            (api + "/subjects/{sid}/signed_upload_url/", self.signed_upload_url, ["POST"]),
+            (api + "/subjects/{sid}/images/", self.list_images, ["GET"]),
+            (api + "/images/{iid}/", self.image, ["GET", "DELETE"]),
+            (api + "/batches/{bid}/compute/", self.compute, ["POST"]),
         ]
+        # The documented paths end in "/". The same path without it is served too, not redirected: a 307
+        # for a POST is followed by few clients (httpx does not by default), and the intent is plain.
+        routes: list[BaseRoute] = []
+        for path, endpoint, methods in documented:
+            routes.append(Route(path, endpoint, methods=methods))
+            routes.append(Route(path.rstrip("/"), endpoint, methods=methods))
+        routes.append(Route("/gcs/{bucket}/{object:path}", self.gcs_put, methods=["PUT"]))
+        return routes
 
     def render_error(self, request: Request, error: ApiError) -> Response:
         if error.response is not None:
@@ -470,6 +480,8 @@ def _choice(data: dict[str, Any], key: str, known: dict[int, Any], default: int,
     value = data.get(key)
     if value is None:
         return default
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)  # DRF's PrimaryKeyRelatedField looks a pk up from "1" as from 1
     if isinstance(value, bool) or not isinstance(value, int):
         errors[key] = [f"Incorrect type. Expected pk value, received {type(value).__name__}."]
         return default

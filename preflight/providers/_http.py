@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import json
 import logging
@@ -111,6 +112,11 @@ def redact_url(url: str | httpx.URL) -> str:
 def redact_headers(headers: Mapping[str, str] | httpx.Headers) -> dict[str, str]:
     """A copy of the headers safe to print."""
     return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def basic_token(user: str, password: str) -> str:
+    """The base64 part of ``Authorization: Basic ...``: a secret too, since it decodes to the password."""
+    return base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
@@ -277,7 +283,9 @@ class HttpClient:
         auth: httpx.Auth | None = None,
         secrets: Iterable[str] = (),
         options: ClientOptions | None = None,
+        headers: Mapping[str, str] | None = None,
     ):
+        """``headers`` are sent with every request (e.g. the ``Accept`` a provider documents)."""
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.options = options or ClientOptions()
@@ -292,7 +300,7 @@ class HttpClient:
                 connect=o.connect_timeout, read=o.read_timeout, write=o.write_timeout, pool=o.pool_timeout
             ),
             limits=httpx.Limits(max_connections=o.jobs * 2, max_keepalive_connections=o.jobs),
-            headers={"User-Agent": o.user_agent},
+            headers={"User-Agent": o.user_agent, **(headers or {})},
             follow_redirects=False,
             verify=o.verify,
             transport=o.transport,
@@ -446,6 +454,22 @@ class HttpClient:
     def request(self, method: str, url: str, *, operation: str, **kwargs: Any) -> Reply:
         """``send`` with retries: for calls that are safe to repeat as they are."""
         return self.call(lambda: self.send(method, url, operation=operation, **kwargs))
+
+    def delete(self, url: str, *, operation: str, expect: Iterable[int] = (200, 202, 204)) -> None:
+        """DELETE with retries. A 404 on a retry is success: the earlier attempt deleted the resource and
+        its answer was lost. A 404 on the first attempt is NotFoundError, as for any other call."""
+        tried = False
+
+        def attempt() -> None:
+            nonlocal tried
+            first, tried = not tried, True
+            try:
+                self.send("DELETE", url, operation=operation, expect=expect)
+            except NotFoundError:
+                if first:
+                    raise
+
+        self.call(attempt)
 
 
 def _describe_validation_item(item: Any) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from preflight.errors import ResponseError, SubmitError
 from preflight.model import Receipt
-from preflight.providers._http import BearerAuth, ClientOptions, HttpClient, ProviderBase
+from preflight.providers._http import BearerAuth, ClientOptions, HttpClient, ProviderBase, redact_url
 from preflight.providers._payload import DataOrPath, Payload
 from preflight.providers.credentials import AutoRetouchCredentials
 
@@ -64,7 +64,7 @@ class AutoRetouchClient(ProviderBase):
             secrets=credentials.secrets(),
             options=options,
         )
-        self.base_url = self.http.base_url
+        self.base_url = redact_url(self.http.base_url)  # for reprs and ledger targets: no userinfo password
 
     def __repr__(self) -> str:
         return f"AutoRetouchClient({self.base_url!r}, organization={self.organization!r})"

@@ -25,7 +25,7 @@ import httpx
 
 from preflight.errors import AuthError, NotFoundError, RejectedError, ResponseError, SubmitError
 from preflight.model import Receipt
-from preflight.providers._http import ClientOptions, HttpClient, ProviderBase
+from preflight.providers._http import ClientOptions, HttpClient, ProviderBase, basic_token, redact_url
 from preflight.providers._payload import Payload
 from preflight.providers.credentials import CoactiveCredentials
 
@@ -135,6 +135,13 @@ def _as_prefix(value: SourcePrefix | tuple[str, str] | str | None) -> SourcePref
     return SourcePrefix(*value)
 
 
+def _basic_tokens(credentials: CoactiveCredentials) -> tuple[str, ...]:
+    """The login's Basic token, scrubbed like the secret it encodes."""
+    if credentials.client_id and credentials.client_secret:
+        return (basic_token(credentials.client_id, credentials.client_secret.reveal()),)
+    return ()
+
+
 class _SwappableBearer(httpx.Auth):
     """Bearer auth whose token can be replaced after a login; repr shows no token."""
 
@@ -187,10 +194,11 @@ class CoactiveClient(ProviderBase):
             PROVIDER,
             base_url or DEFAULT_BASE_URL,
             auth=self._auth,
-            secrets=credentials.secrets(),
+            secrets=(*credentials.secrets(), *_basic_tokens(credentials)),
             options=options,
+            headers={"Accept": "application/json"},  # what the seed's ImageApi documents for every call
         )
-        self.base_url = self.http.base_url
+        self.base_url = redact_url(self.http.base_url)  # for reprs and ledger targets: no userinfo password
 
     def __repr__(self) -> str:
         return f"CoactiveClient({self.base_url!r}, dataset_id={self.dataset_id!r})"

@@ -24,7 +24,7 @@ import httpx
 from preflight.errors import ProbeError, RejectedError, ResponseError, SubmitError
 from preflight.model import ColorMode, Format, Receipt
 from preflight.probe import probe
-from preflight.providers._http import ClientOptions, HttpClient, ProviderBase
+from preflight.providers._http import ClientOptions, HttpClient, ProviderBase, basic_token, redact_url
 from preflight.providers._payload import DataOrPath, Payload
 from preflight.providers.credentials import DsioCredentials
 
@@ -177,10 +177,11 @@ class DsioClient(ProviderBase):
             PROVIDER,
             with_base_path(base_url or DEFAULT_BASE_URL),
             auth=httpx.BasicAuth(credentials.user, credentials.api_key.reveal()),
-            secrets=credentials.secrets(),
+            # A server echoing the Authorization header would show the key base64-encoded.
+            secrets=(*credentials.secrets(), basic_token(credentials.user, credentials.api_key.reveal())),
             options=options,
         )
-        self.base_url = self.http.base_url
+        self.base_url = redact_url(self.http.base_url)  # for reprs and ledger targets: no userinfo password
 
     def __repr__(self) -> str:
         return f"DsioClient({self.base_url!r}, user={self.user!r})"
@@ -213,9 +214,7 @@ class DsioClient(ProviderBase):
         return ImageResource.from_json(reply.json_object())
 
     def delete_image(self, image_id: str) -> None:
-        self.http.request(
-            "DELETE", f"/images/{quote(image_id, safe='')}", operation="delete image", expect=(200, 204)
-        )
+        self.http.delete(f"/images/{quote(image_id, safe='')}", operation="delete image")
 
     def get_media(self, image_id: str) -> bytes:
         """The resource's media bytes (typically the PNG as uploaded)."""

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from preflight.errors import RejectedError, ResponseError, SubmitError
 from preflight.model import Receipt
-from preflight.providers._http import BearerAuth, ClientOptions, HttpClient, ProviderBase
+from preflight.providers._http import BearerAuth, ClientOptions, HttpClient, ProviderBase, Reply, redact_url
 from preflight.providers._payload import DataOrPath, Payload
 from preflight.providers.credentials import HautCredentials
 
@@ -25,6 +27,7 @@ PROVIDER = "haut"
 DEFAULT_BASE_URL = "https://saas.haut.ai"
 MAX_BYTES = 31_457_280  # 30 MiB, enforced by the signed URL's X-Goog-Content-Length-Range
 CONTENT_LENGTH_RANGE = f"1,{MAX_BYTES}"
+UPLOAD_CONTENT_TYPE = "application/octet-stream"
 SIDES = {1: "front", 2: "right", 3: "left"}
 
 
@@ -37,6 +40,8 @@ class SignedUpload:
     url: str = field(repr=False)
     method: str = "PUT"
     headers: dict[str, str] = field(default_factory=dict, repr=False)
+    content_type: str | None = None  # upload_url.content_type, when the answer names one
+    retried: bool = False  # the request was sent more than once: an earlier one may have made a record too
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,7 @@ class UploadedImage:
     batch_id: str
     content_hash: str
     side_id: int | None = None
+    retried: bool = False  # see SignedUpload.retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +91,7 @@ class HautClient(ProviderBase):
             secrets=credentials.secrets(),
             options=options,
         )
-        self.base_url = self.http.base_url
+        self.base_url = redact_url(self.http.base_url)  # for reprs and ledger targets: no userinfo password
 
     def __repr__(self) -> str:
         return f"HautClient({self.base_url!r}, company_id={self.company_id!r})"
@@ -133,14 +139,20 @@ class HautClient(ProviderBase):
         ):
             if value is not None:
                 body[key] = value
-        reply = self.http.request(
-            "POST",
-            f"{self._company}/subjects/{_seg(subject_id)}/signed_upload_url/",
-            operation="signed upload URL",
-            json=body,
-            expect=(200, 201),
-        )
-        data = reply.json_object()
+        attempts = 0
+
+        def attempt() -> Reply:
+            nonlocal attempts
+            attempts += 1
+            return self.http.send(
+                "POST",
+                f"{self._company}/subjects/{_seg(subject_id)}/signed_upload_url/",
+                operation="signed upload URL",
+                json=body,
+                expect=(200, 201),
+            )
+
+        data = self.http.call(attempt).json_object()
         upload = data.get("upload_url")
         if not isinstance(upload, dict) or not upload.get("url") or not data.get("id"):
             raise ResponseError("signed upload URL: the answer lacks id or upload_url.url", provider=PROVIDER)
@@ -150,23 +162,22 @@ class HautClient(ProviderBase):
         headers = upload.get("headers") or {}
         if not isinstance(headers, dict):
             raise ResponseError("signed upload URL: upload_url.headers is not an object", provider=PROVIDER)
+        content_type = upload.get("content_type")
         return SignedUpload(
             image_id=str(data["id"]),
             batch_id=str(batch),
             url=str(upload["url"]),
             method=str(upload.get("method") or "PUT").upper(),
-            headers={str(k): str(v) for k, v in headers.items()},
+            headers={str(k): str(v) for k, v in headers.items() if v is not None},
+            content_type=str(content_type) if content_type else None,
+            retried=attempts > 1,
         )
 
     def upload(self, signed: SignedUpload, data_or_path: DataOrPath | Payload) -> None:
         """PUT the bytes to the signed URL (no Haut credentials go to the storage host). Retried as is."""
         payload = data_or_path if isinstance(data_or_path, Payload) else Payload.of(data_or_path)
         check_size(payload)
-        headers = {
-            **signed.headers,
-            "Content-Type": "application/octet-stream",
-            "X-Goog-Content-Length-Range": CONTENT_LENGTH_RANGE,
-        }
+        headers = upload_headers(signed)
 
         def put_once() -> None:
             with payload.open() as stream:
@@ -189,7 +200,7 @@ class HautClient(ProviderBase):
             f"{self._company}/batches/{_seg(batch_id)}/compute/",
             operation="compute",
             json={"app_args": dict(app_args) if app_args is not None else None},
-            expect=(200, 201, 202),
+            expect=(200, 201, 202, 204),
         )
         if reply.content.strip():
             data = reply.json()
@@ -215,7 +226,9 @@ class HautClient(ProviderBase):
             subject_id, batch_id=batch_id, side_id=side_id, light_id=light_id, meta=meta, name=name
         )
         self.upload(signed, payload)
-        return UploadedImage(signed.image_id, signed.batch_id, content_hash or payload.sha256(), side_id)
+        return UploadedImage(
+            signed.image_id, signed.batch_id, content_hash or payload.sha256(), side_id, signed.retried
+        )
 
     def upload_sides(
         self,
@@ -242,9 +255,27 @@ class HautClient(ProviderBase):
             )
             batch_id = image.batch_id
             done.append(image)
+        if batch_id is not None and any(i.retried for i in done):
+            self.drop_strays(subject_id, batch_id, keep={i.image_id for i in done})
         if compute and batch_id is not None:
             self.compute(batch_id)
         return done
+
+    def drop_strays(self, subject_id: str, batch_id: str, *, keep: set[str]) -> int:
+        """Delete the images of ``batch_id`` not in ``keep``; returns how many.
+
+        A signed-URL request whose answer was lost (a 5xx or a reset after the server acted) and was retried
+        leaves an image record that is never uploaded; in a batch of ours it would make compute fail.
+        Only for a batch this caller created: every image in it is then known.
+        """
+        strays = [
+            str(image["id"])
+            for image in self.iter_images(subject_id)
+            if image.get("image_batch_id") == batch_id and str(image.get("id")) not in keep
+        ]
+        for image_id in strays:
+            self.delete_image(image_id)
+        return len(strays)
 
     # -- reads -------------------------------------------------------------------------------------------
 
@@ -271,7 +302,10 @@ class HautClient(ProviderBase):
         results = data.get("results")
         if not isinstance(results, list):
             raise ResponseError("list images: the answer has no results list", provider=PROVIDER)
-        return Page(int(data.get("count", len(results))), data.get("next"), data.get("previous"), results)
+        count = data.get("count")
+        if not isinstance(count, int) or isinstance(count, bool):
+            count = len(results)  # DRF always sends count; a null or missing one is not worth failing over
+        return Page(count, data.get("next"), data.get("previous"), results)
 
     def iter_images(self, subject_id: str, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
         """Every image of a subject, page by page (by page number: ``next`` may name another host)."""
@@ -289,9 +323,7 @@ class HautClient(ProviderBase):
         ).json_object()
 
     def delete_image(self, image_id: str) -> None:
-        self.http.request(
-            "DELETE", f"{self._company}/images/{_seg(image_id)}/", operation="delete image", expect=(200, 204)
-        )
+        self.http.delete(f"{self._company}/images/{_seg(image_id)}/", operation="delete image")
 
     # -- the uniform interface -----------------------------------------------------------------------------
 
@@ -347,6 +379,24 @@ class HautClient(ProviderBase):
             },
             status="computed" if computed else "uploaded",
         )
+
+
+def upload_headers(signed: SignedUpload) -> httpx.Headers:
+    """The documented PUT headers, overridden by what the answer asked for.
+
+    A signed URL is signed over some headers' values, so the answer's ``upload_url.headers`` and
+    ``upload_url.content_type`` win over the documented defaults. Merged case-insensitively: a plain dict
+    would send ``content-type`` and ``Content-Type`` both, and the storage would refuse the signature.
+    """
+    headers = httpx.Headers(
+        {
+            "Content-Type": signed.content_type or UPLOAD_CONTENT_TYPE,
+            "X-Goog-Content-Length-Range": CONTENT_LENGTH_RANGE,
+        }
+    )
+    for name, value in signed.headers.items():
+        headers[name] = value  # httpx.Headers replaces a header of any case
+    return headers
 
 
 def check_size(payload: Payload) -> None:
