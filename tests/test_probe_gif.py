@@ -132,3 +132,19 @@ def test_mutated_files_give_info_or_probe_error(data: bytes) -> None:
     assert info.width > 0 and info.height > 0 and info.frames >= 1 and 1 <= info.bit_depth <= 8
     with Source.open(data) as src, contextlib.suppress(ProbeError):
         gif.verify(src, info)  # the structural deep walk, without the libvips decode
+
+
+def test_only_the_first_frame_enlarges_the_screen_as_libvips_and_pillow_show_it() -> None:
+    header = b"GIF89a" + struct.pack("<HHBBB", 10, 10, 0x80, 0, 0) + bytes(6)
+
+    def image(left: int, top: int, w: int, h: int) -> bytes:
+        return b"\x2c" + struct.pack("<4HB", left, top, w, h, 0) + b"\x02\x02\x4c\x01\x00"
+
+    later_is_cropped = header + image(0, 0, 10, 10) + image(0, 0, 30, 30) + b"\x3b"
+    first_grows = header + image(5, 5, 10, 10) + image(0, 0, 30, 30) + b"\x3b"
+    for data, size in ((later_is_cropped, (10, 10)), (first_grows, (15, 15))):
+        info = probe(data)
+        assert (info.width, info.height, info.frames) == (*size, 2)
+        assert Image.open(io.BytesIO(data)).size == size
+        image_vips = pyvips.Image.new_from_buffer(data, "")
+        assert (image_vips.width, image_vips.height) == size

@@ -281,3 +281,65 @@ def test_mutated_files_give_info_or_probe_error(data: bytes) -> None:
     except ProbeError:
         return
     assert info.width > 0 and info.height > 0 and info.frames >= 1 and 1 <= info.orientation <= 8
+
+
+def _clap(width: int, height: int, h_off: tuple[int, int] = (0, 1), v_off: tuple[int, int] = (0, 1)) -> bytes:
+    return _box(b"clap", struct.pack(">IIIIiIiI", width, 1, height, 1, *h_off, *v_off))
+
+
+def test_clean_aperture_crops_the_coded_size_as_libheif_does() -> None:
+    # libheif/x265 pad a 64x48 picture to a 64x64 ispe and crop it back with clap (centred, offset -16/2).
+    info = probe(_heif({1: b"hvc1"}, [_ispe(64, 64), _clap(64, 48, v_off=(-16, 2))], {1: [1, 2]}))
+    assert (info.width, info.height) == (64, 48)
+    # A clap after a quarter turn measures the turned picture; the stored size is the unturned one.
+    turned = _heif(
+        {1: b"hvc1"}, [_ispe(64, 64), _box(b"irot", b"\x01"), _clap(48, 64, h_off=(-16, 2))], {1: [1, 2, 3]}
+    )
+    info = probe(turned)
+    assert (info.width, info.height, info.orientation) == (64, 48, 8)
+    assert (info.oriented_width, info.oriented_height) == (48, 64)
+    # A crop that does not fit inside the picture is not applied.
+    assert probe(_heif({1: b"hvc1"}, [_ispe(8, 8), _clap(16, 4)], {1: [1, 2]})).width == 8
+
+
+def test_pillow_heif_file_with_clap_matches_libvips(tmp_path: Path) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from PIL import Image
+
+    path = tmp_path / "padded.heic"
+    pillow_heif.from_pillow(Image.new("RGB", (64, 48), (20, 90, 200))).save(path)
+    info = probe(path)
+    image = pyvips.Image.new_from_file(str(path))
+    assert (
+        (info.format, info.width, info.height)
+        == (Format.HEIC, image.width, image.height)
+        == (
+            Format.HEIC,
+            64,
+            48,
+        )
+    )
+
+
+def test_frames_are_the_top_level_images_without_thumbnails_tiles_or_planes() -> None:
+    props = [_ispe(64, 48), _ispe(16, 12)]
+    two = _heif({1: b"hvc1", 2: b"hvc1"}, props, {1: [1], 2: [2]}, primary=2)
+    assert probe(two).frames == 2  # libvips n-pages and pillow-heif count both
+    thumb = _heif({1: b"hvc1", 2: b"hvc1"}, props, {1: [1], 2: [2]}, refs=[(b"thmb", 2, [1])])
+    assert probe(thumb).frames == 1
+    exif_item = _heif({1: b"hvc1", 2: b"Exif"}, props, {1: [1]}, refs=[(b"cdsc", 2, [1])])
+    assert probe(exif_item).frames == 1
+
+
+def test_pillow_heif_second_image_as_primary(tmp_path: Path) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from PIL import Image
+
+    path = tmp_path / "two.heic"
+    heif = pillow_heif.from_pillow(Image.new("RGB", (30, 20), (200, 10, 10)))
+    heif.add_from_pillow(Image.new("RGB", (100, 70), (10, 200, 10)))
+    heif.save(path, primary_index=1)
+    info = probe(path)
+    image = pyvips.Image.new_from_file(str(path))
+    assert (info.width, info.height, info.frames) == (image.width, image.height, image.get("n-pages"))
+    assert (info.width, info.height, info.frames) == (100, 70, 2)

@@ -222,3 +222,38 @@ def test_corpus_is_present_where_expected() -> None:
     if not CORPORA.exists():
         pytest.skip("corpora absent")
     assert len(JPEG_FILES) >= 6
+
+
+def _segment(marker: int, body: bytes) -> bytes:
+    return struct.pack(">BBH", 0xFF, marker, len(body) + 2) + body
+
+
+def _exif_segment(orientation: int | None) -> bytes:
+    """APP1 Exif, big-endian, IFD0 holding only the orientation (or no entries at all)."""
+    if orientation is None:
+        tiff = b"MM\x00*" + struct.pack(">IHI", 8, 0, 0)
+    else:
+        tiff = b"MM\x00*" + struct.pack(">IH", 8, 1) + struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0)
+        tiff += struct.pack(">I", 0)
+    return _segment(0xE1, b"Exif\x00\x00" + tiff)
+
+
+@pytest.mark.parametrize("first", [1, None])
+def test_only_the_first_exif_segment_counts_like_libvips_and_pillow(first: int | None) -> None:
+    plain = _jpeg()
+    data = plain[:2] + _exif_segment(first) + _exif_segment(3) + plain[2:]
+    assert probe(data).orientation == 1
+    assert Image.open(io.BytesIO(data)).getexif().get(0x0112, 1) == 1
+    image = pyvips.Image.new_from_buffer(data, "")
+    assert (image.get("orientation") if image.get_typeof("orientation") else 1) == 1
+    # The same segment first decides it.
+    assert probe(plain[:2] + _exif_segment(3) + _exif_segment(6) + plain[2:]).orientation == 3
+
+
+def test_icc_segment_without_profile_bytes_is_no_profile() -> None:
+    plain = _jpeg()
+    empty = _segment(0xE2, b"ICC_PROFILE\x00\x01\x01")
+    assert not probe(plain[:2] + empty + plain[2:]).icc
+    assert not pyvips.Image.new_from_buffer(plain[:2] + empty + plain[2:], "").get_typeof("icc-profile-data")
+    some = _segment(0xE2, b"ICC_PROFILE\x00\x01\x01" + b"profile bytes")
+    assert probe(plain[:2] + some + plain[2:]).icc

@@ -157,3 +157,13 @@ def test_mutated_files_give_info_or_probe_error(data: bytes) -> None:
     except ProbeError:
         return
     assert info.width > 0 and info.height > 0 and info.frames >= 1 and 1 <= info.orientation <= 8
+
+
+def test_four_sample_rgb_without_extra_samples_has_alpha_as_libtiff_reads_it() -> None:
+    # TIFFRGBAImage, libvips and Pillow ("RGBA") all take the unlabelled fourth sample as alpha.
+    entries = [(256, 3, 1, 8), (257, 3, 1, 6), (262, 3, 1, 2), (277, 3, 1, 4)]
+    info = probe(_tiff(entries))
+    assert (info.color_mode, info.channels, info.has_alpha) == (ColorMode.RGBA, 4, True)
+    # ExtraSamples 0 ("unspecified data") stays colour plus an extra band, as Pillow's RGBX.
+    labelled = probe(_tiff([*entries, (338, 3, 1, 0)]))
+    assert (labelled.color_mode, labelled.channels, labelled.has_alpha) == (ColorMode.RGB, 4, False)

@@ -18,7 +18,9 @@ HEAD_SIZE = 4096  # one read covers the whole header of most small files
 MAX_READ = 16 * 1024 * 1024  # no single structure preflight parses is larger than this
 MAX_STEPS = 100_000
 # O_NONBLOCK: a FIFO must not make the probe wait for a writer; it has no effect on regular files.
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0)  # bound on markers/chunks/boxes walked, so crafted files cannot make probing slow
+_OPEN_FLAGS = (
+    os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0)
+)  # bound on markers/chunks/boxes walked, so crafted files cannot make probing slow
 
 
 class Source:

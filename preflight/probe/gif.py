@@ -4,8 +4,11 @@ Counting frames means walking the whole file: each image's LZW data is a chain o
 255 bytes, which are skipped in memory over 64 KiB reads rather than one read per sub-block.
 
 Reported values:
-- width/height: the logical screen, enlarged to the extent of any frame that overflows it (as libnsgif,
-  and so libvips, and browsers do); a 0x0 screen thus takes the frames' size.
+- width/height: the logical screen, enlarged to the extent of the first frame when that overflows it (as
+  libnsgif, and so libvips, Pillow and browsers do); a 0x0 screen thus takes the first frame's size. Later
+  frames never enlarge it: decoders crop them to the screen. (libnsgif also throws away a few "suspicious"
+  screen sizes such as 640x480 or anything over 2048 px in favour of the first frame's; Pillow and browsers
+  keep the declared screen, as the GIF89a specification does, and so does preflight.)
 - color_mode "palette", channels 1, bit_depth the bits per palette index as stored (the size of the largest
   colour table, 1-8), like a PNG palette image; 8 when no colour table is present.
 - has_alpha: some Graphic Control Extension declares a transparent index.
@@ -120,8 +123,8 @@ def probe(src: Source) -> ImageInfo:
                 stream.skip_sub_blocks()
                 if frames == 0:
                     interlaced = bool(image_packed & 0x40)
+                    width, height = max(width, left + w), max(height, top + h)
                 frames += 1
-                width, height = max(width, left + w), max(height, top + h)
             else:
                 raise MalformedError(f"unknown block 0x{kind:02X} at byte {stream.pos - 1}", format="GIF")
     except ProbeError:

@@ -9,13 +9,22 @@ visual track (moov/trak/mdia/minf/stbl/stsz); still images report one frame.
 Orientation: irot and imir are mandatory display transforms in HEIF; they are applied in ipma order and folded
 into the EXIF code (1-8) that describes the same transform, so ImageInfo's oriented size is what a viewer shows.
 When the primary item has neither, the Exif item's orientation is reported (imagesize and several writers put
-the rotation there only; libheif, and so libvips, ignore it). The clean-aperture crop (clap) is not applied.
+the rotation there only; libheif, and so libvips, ignore it).
+
+Size: ispe is the coded size; a clean-aperture crop (clap) among the transforms gives the size shown, as libheif
+applies it (encoders pad HEVC to whole coding blocks and crop with clap: libheif makes a 64x48 image a 64x64 ispe
+plus a clap). width/height are that cropped size before rotation, like every other format's stored size.
+
+Frames: the samples of an image sequence's track; otherwise the top-level images, as libheif (and so libvips'
+n-pages and pillow-heif) count them: image items that are neither hidden nor thumbnails, auxiliary planes or tiles.
 """
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 
 from preflight.errors import MalformedError, TruncatedError, UnsupportedFormatError
 from preflight.model import ColorMode, Format, ImageInfo
@@ -29,6 +38,10 @@ BRANDS = frozenset(
     | {b"mif1", b"mif2", b"msf1", b"miaf"}
 )
 CODED = {b"hvc1": Format.HEIC, b"av01": Format.AVIF}  # item (and sample entry) types we can name
+# Item types that are images (23008-12, MIAF, 23001-17): what libheif counts as a top-level image.
+IMAGE_ITEMS = frozenset(
+    {b"hvc1", b"av01", b"grid", b"iden", b"iovl", b"jpeg", b"j2k1", b"vvc1", b"avc1", b"unci"}
+)
 SAMPLE_ENTRIES = {b"hvc1": Format.HEIC, b"hev1": Format.HEIC, b"av01": Format.AVIF}
 ALPHA_URNS = (b"urn:mpeg:mpegB:cicp:systems:auxiliary:alpha", b"urn:mpeg:hevc:2015:auxid:1")
 MAX_DEPTH = 8  # box nesting deeper than this is not a real image
@@ -99,7 +112,7 @@ def probe(src: Source) -> ImageInfo:
         return _sequence_only(src, read, moov, frames or 1)
     start, end = meta
     items = _Meta(src, src.read(start, end - start), start)
-    return items.info(frames or 1)
+    return items.info(frames)
 
 
 class _Meta:
@@ -111,6 +124,7 @@ class _Meta:
         self.base = base  # file offset of data[0], for idat-relative locations
         self.primary: int | None = None
         self.types: dict[int, bytes] = {}
+        self.hidden: set[int] = set()  # infe flag 1: not meant to be shown on its own (tiles, planes)
         self.refs: dict[bytes, dict[int, list[int]]] = {}  # kind -> from item -> to items
         self.properties: list[tuple[bytes, bytes]] = []  # ipco children in order (ipma is 1-based)
         self.associations: dict[int, list[int]] = {}
@@ -153,6 +167,8 @@ class _Meta:
             item, pos = _item_id(body, 4, wide=body[0] >= 3)
             item_type = _slice(body, pos + 2, 4)  # after item_protection_index
             self.types.setdefault(item, item_type)
+            if body[3] & 1:
+                self.hidden.add(item)
 
     def _iref(self, start: int, end: int) -> None:
         wide = start < end and self.data[start] >= 1
@@ -244,7 +260,7 @@ class _Meta:
             item = tiles[0]
         raise MalformedError("image derivations nest too deeply")
 
-    def info(self, frames: int) -> ImageInfo:
+    def info(self, frames: int | None) -> ImageInfo:
         if self.primary is None:
             raise MalformedError("no primary item (pitm box)")
         primary = self.primary
@@ -266,6 +282,7 @@ class _Meta:
                 break
         if not width or not height:
             raise MalformedError(f"primary item {primary} has no valid ispe size ({width}x{height})")
+        width, height = _cropped(own, width, height)
 
         depth, mono = _depth(chain)
         has_alpha = self._has_alpha({primary, coded})
@@ -287,11 +304,23 @@ class _Meta:
             color_mode=mode,
             has_alpha=has_alpha,
             orientation=orientation,
-            frames=frames,
+            frames=frames or self._top_level_images(),
             icc=icc,
             bytes=self.src.size,
             codec=self.types[primary].decode("latin-1"),
         )
+
+    def _top_level_images(self) -> int:
+        """Image items shown on their own: not hidden (bar the primary), not a thumbnail, auxiliary image or
+        derivation input (libheif's top-level images)."""
+        parts = {item for kind in (b"thmb", b"auxl") for item in self.refs.get(kind, {})}
+        parts.update(tile for tiles in self.refs.get(b"dimg", {}).values() for tile in tiles)
+        shown = {
+            item
+            for item, kind in self.types.items()
+            if kind in IMAGE_ITEMS and item not in parts and item not in self.hidden
+        }
+        return max(1, len(shown | {self.primary}))
 
     def _has_alpha(self, targets: set[int]) -> bool:
         """An auxiliary image (auxl reference) whose auxC type is an alpha plane."""
@@ -341,6 +370,39 @@ def _depth(props: list[tuple[bytes, bytes]]) -> tuple[int, bool]:
             mono = mono or (body[16] & 3) == 0  # chroma_format_idc 0 is 4:0:0
             depth = depth or 8 + (body[17] & 7)
     return depth or 8, mono
+
+
+def _cropped(props: list[tuple[bytes, bytes]], width: int, height: int) -> tuple[int, int]:
+    """The ispe size after any clap crop, in the stored (unrotated) frame.
+
+    Transforms apply in ipma order, so a clap after a quarter turn measures the turned image. The crop is
+    rounded as libheif does: the edges of a clean aperture centred at (width - 1) / 2 + horizOff, rounded down.
+    A clap that does not fit the image is ignored (libheif refuses to decode it; the coded size stands)."""
+    turned = False
+    for kind, body in props:
+        if kind == b"irot" and body:
+            turned ^= bool(body[0] & 1)
+        elif kind == b"clap" and len(body) >= 32:
+            wn, wd, hn, hd, xn, xd, yn, yd = struct.unpack(">IIIIiIiI", body[:32])
+            if not (wd and hd and xd and yd):
+                continue
+            shown_w, shown_h = (height, width) if turned else (width, height)
+            crop_w = _aperture(shown_w, Fraction(wn, wd), Fraction(xn, xd))
+            crop_h = _aperture(shown_h, Fraction(hn, hd), Fraction(yn, yd))
+            if crop_w is None or crop_h is None:
+                continue
+            width, height = (crop_h, crop_w) if turned else (crop_w, crop_h)
+    return width, height
+
+
+def _aperture(size: int, extent: Fraction, offset: Fraction) -> int | None:
+    """Pixels kept along one axis by a clean aperture of `extent` centred `offset` from the middle."""
+    centre = offset + Fraction(size - 1, 2)
+    first = math.floor(centre - (extent - 1) / 2)
+    last = math.floor(centre + (extent - 1) / 2)
+    if first < 0 or last >= size or last < first:
+        return None
+    return last - first + 1
 
 
 def _orientation(props: list[tuple[bytes, bytes]]) -> int | None:

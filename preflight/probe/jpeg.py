@@ -101,7 +101,7 @@ def _next_marker(src: Source, offset: int) -> tuple[int, int, bytes]:
 
 def probe(src: Source) -> ImageInfo:
     src.format = "JPEG"
-    orientation, icc = 1, False
+    orientation, icc, seen_exif = 1, False, False
     adobe_transform: int | None = None
     offset = 2
     while True:
@@ -116,10 +116,14 @@ def probe(src: Source) -> ImageInfo:
         if marker in SOF_CODECS:
             frame = _frame(src, buf, offset, marker, length)
             break
-        if marker == APP1 and orientation == 1 and length >= 2 + len(EXIF_ID) + 8:
+        if marker == APP1 and not seen_exif and length >= 2 + len(EXIF_ID):
+            # Only the first Exif segment counts (libexif in libvips, Pillow): a later one, e.g. from an
+            # editor that appended its own, does not override it, even when the first has no orientation.
             if _body(src, buf, offset, len(EXIF_ID)) == EXIF_ID:
+                seen_exif = True
                 orientation = exif.orientation(src.read(offset + 4, min(length - 2, MAX_EXIF)))
-        elif marker == APP2 and length >= 2 + len(ICC_ID):
+        elif marker == APP2 and length > 2 + len(ICC_ID) + 2:
+            # "ICC_PROFILE\0", sequence number, count, then profile bytes: libvips ignores a segment without any.
             icc = icc or _body(src, buf, offset, len(ICC_ID)) == ICC_ID
         elif marker == APP14 and adobe_transform is None:
             adobe_transform = _adobe_transform(src, buf, offset, length)

@@ -138,6 +138,10 @@ def probe(src: Source) -> ImageInfo:
     extras = _values(src, lay, tags, EXTRA_SAMPLES)
     has_alpha = any(kind in (1, 2) for kind in extras)  # 1 associated, 2 unassociated alpha
     photometric = _scalar(src, lay, tags, PHOTOMETRIC, default=None)
+    if photometric == 2 and samples == 4 and EXTRA_SAMPLES not in tags:
+        # Four-sample RGB without ExtraSamples: libtiff (TIFFRGBAImage), libvips and Pillow read the fourth
+        # sample as alpha.
+        extras, has_alpha = (1,), True
     mode = _color_mode(src, lay, tags, photometric, samples - len(extras), has_alpha)
     compression = _scalar(src, lay, tags, COMPRESSION, default=1)
     orientation = _scalar(src, lay, tags, ORIENTATION, default=1)
