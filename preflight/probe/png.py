@@ -55,15 +55,9 @@ def probe(src: Source) -> ImageInfo:
     has_alpha = color_type in (4, 6)
     orientation, frames, icc, seen_plte = 1, 1, False, False
     offset = 33
-    head = src.head
     while True:
         src.step()
-        if offset + 8 <= len(head):  # chunk headers before IDAT usually sit in the head
-            length, ctype = _CHUNK_HEADER.unpack_from(head, offset)
-        else:
-            length, ctype = _CHUNK_HEADER.unpack(src.read(offset, 8))
-        if length > MAX_DIMENSION:
-            raise MalformedError(f"chunk {ctype!r} declares {length} bytes", format="PNG")
+        length, ctype = _chunk_at(src, offset)
         if ctype == b"IDAT":
             break
         if ctype == b"IEND":
@@ -99,6 +93,14 @@ def probe(src: Source) -> ImageInfo:
     )
 
 
+def _chunk_at(src: Source, offset: int) -> tuple[int, bytes]:
+    """Length and type of the chunk at `offset` (lengths above 2^31-1 are invalid: PNG spec 5.3)."""
+    length, ctype = _CHUNK_HEADER.unpack(src.read(offset, 8))
+    if length > MAX_DIMENSION:
+        raise MalformedError(f"chunk {ctype!r} declares {length} bytes", format="PNG")
+    return length, ctype
+
+
 def _raw_size(info: ImageInfo) -> int:
     """Bytes of filtered scanlines the IDAT stream must inflate to (Adam7 passes when interlaced)."""
     bits = info.bit_depth * info.channels
@@ -130,15 +132,9 @@ def verify(src: Source, info: ImageInfo) -> None:
     produced = 0
     offset = 8
     seen_idat = idat_done = False
-    head = src.head
     while True:
         src.step()
-        if offset + 8 <= len(head):  # chunk headers before IDAT usually sit in the head
-            length, ctype = _CHUNK_HEADER.unpack_from(head, offset)
-        else:
-            length, ctype = _CHUNK_HEADER.unpack(src.read(offset, 8))
-        if length > MAX_DIMENSION:
-            raise MalformedError(f"chunk {ctype!r} declares {length} bytes", format="PNG")
+        length, ctype = _chunk_at(src, offset)
         crc = zlib.crc32(ctype)
         is_idat = ctype == b"IDAT"
         if is_idat and idat_done:
