@@ -95,3 +95,19 @@ def test_deep_decode_of_a_file_object_rejects_a_corrupt_bitstream() -> None:
     assert probe(bytes(data)).width == 400  # the header is intact
     with pytest.raises(ProbeError, match="decode failed"):
         probe(io.BytesIO(bytes(data)), deep=True)
+
+
+def test_reads_beyond_the_head_are_served_from_one_window(tmp_path: Path) -> None:
+    from preflight.probe._source import HEAD_SIZE, WINDOW
+
+    path = tmp_path / "blob.bin"
+    path.write_bytes(bytes(range(256)) * 80)  # 20,480 bytes
+    with Source.open(path) as src:
+        assert src.bytes_read == HEAD_SIZE
+        assert src.read(10_000, 4) == bytes((10_000 + i) % 256 for i in range(4))
+        assert src.bytes_read == HEAD_SIZE + WINDOW  # a small read fetches a whole window
+        assert src.read(10_100, 8) == bytes((10_100 + i) % 256 for i in range(8))
+        assert src.bytes_read == HEAD_SIZE + WINDOW  # ... and the next one nearby costs nothing
+        assert src.read_upto(20_470, 100) == bytes((20_470 + i) % 256 for i in range(10))
+        with pytest.raises(TruncatedError):
+            src.read(20_470, 100)

@@ -15,6 +15,7 @@ from typing import BinaryIO
 from preflight.errors import MalformedError, TruncatedError, UnreadableError
 
 HEAD_SIZE = 4096  # one read covers the whole header of most small files
+WINDOW = 4096  # the least read beyond the head (see Source._window)
 MAX_READ = 16 * 1024 * 1024  # no single structure preflight parses is larger than this
 MAX_STEPS = 100_000
 # O_NONBLOCK: a FIFO must not make the probe wait for a writer; it has no effect on regular files.
@@ -26,7 +27,19 @@ _OPEN_FLAGS = (
 class Source:
     """Random access reads over a path, bytes or seekable binary file object."""
 
-    __slots__ = ("_base", "_fd", "_file", "bytes_read", "format", "head", "name", "size", "steps")
+    __slots__ = (
+        "_base",
+        "_fd",
+        "_file",
+        "_window",
+        "_window_at",
+        "bytes_read",
+        "format",
+        "head",
+        "name",
+        "size",
+        "steps",
+    )
 
     def __init__(self, name: str | None = None) -> None:
         self._fd = -1  # a path is read with os.pread: no file object, no seeks
@@ -38,6 +51,10 @@ class Source:
         self.head = b""
         self.size = 0
         self.bytes_read = 0
+        # The last read beyond the head, at least WINDOW bytes: the structure next to it (a TIFF IFD's
+        # values, the JPEG segment after a large APP1) is usually read next, and then costs no system call.
+        self._window = b""
+        self._window_at = 0
 
     @classmethod
     def open(cls, source: str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO) -> Source:
@@ -129,17 +146,22 @@ class Source:
         end = offset + length
         if end <= len(self.head):
             return self.head[offset:end]
+        at = self._window_at
+        if at <= offset and end <= at + len(self._window):
+            return self._window[offset - at : end - at]
         if offset >= self.size:
             return b""
+        want = min(max(length, WINDOW), self.size - offset)
         if self._fd >= 0:
-            data = os.pread(self._fd, min(length, self.size - offset), offset)
+            data = os.pread(self._fd, want, offset)
         elif self._file is not None:
             self._file.seek(self._base + offset)
-            data = self._file.read(min(length, self.size - offset))
+            data = self._file.read(want)
         else:
             return self.head[offset:end]
         self.bytes_read += len(data)
-        return data
+        self._window, self._window_at = data, offset
+        return data[:length]
 
     def chunks(self, offset: int, length: int, size: int = 1 << 20):
         """Stream `length` bytes from `offset` in pieces (deep checks: constant memory)."""
