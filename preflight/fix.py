@@ -261,7 +261,10 @@ def share_cores(jobs: int | None) -> None:
     """Split the cores between `jobs` images fixed at once. libvips gives every image its own thread pool
     of one thread per core, so N parallel fixes would run N x cores threads that only contend; with the
     cores shared out, two jobs on two cores scale instead of thrashing. (The setting is process-wide in
-    libvips, so the runners that start parallel fixes call this, not `fix` itself.)"""
+    libvips, so the runners that start parallel fixes call this, not `fix` itself.) A VIPS_CONCURRENCY set
+    in the environment is the user's choice and is left alone."""
+    if os.environ.get("VIPS_CONCURRENCY"):
+        return
     import pyvips
 
     from preflight.pipeline import default_jobs
