@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from preflight.errors import (
     ConfigError,
     CorruptDataError,
@@ -23,7 +26,6 @@ from preflight.errors import (
     UnverifiableError,
 )
 from preflight.fix import fix
-from preflight.hashing import hash_file, hash_many
 from preflight.model import (
     ColorMode,
     FileReport,
@@ -37,8 +39,32 @@ from preflight.model import (
     Severity,
 )
 from preflight.probe import probe
-from preflight.profiles import load_profile
-from preflight.validate import check, validate_file
+
+if TYPE_CHECKING:
+    from preflight.hashing import hash_file, hash_many
+    from preflight.profiles import load_profile
+    from preflight.validate import check, validate_file
+
+# Loaded on first use, so `import preflight` (and every command's start-up) does not pay for the profile
+# loader, TOML and hashing when they are not needed. (`probe` and `fix` stay eager: each is also the name
+# of a submodule, which would otherwise shadow the function once imported.)
+_LAZY = {
+    "check": "preflight.validate",
+    "validate_file": "preflight.validate",
+    "load_profile": "preflight.profiles",
+    "hash_file": "preflight.hashing",
+    "hash_many": "preflight.hashing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'preflight' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ColorMode",
@@ -70,3 +96,7 @@ __all__ = [
     "probe",
     "validate_file",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
