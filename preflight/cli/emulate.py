@@ -89,7 +89,7 @@ def emulate_command(
     try:
         serve(provider, host, port, faults, announce=announce)
     except OSError as exc:
-        click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        click.echo(f"preflight: error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         pass

@@ -287,7 +287,7 @@ def _auth_hint(provider: str) -> str:
 
 
 def _fail(message: str, status: int) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"preflight: error: {message}", err=True)
     sys.exit(status)
 
 
