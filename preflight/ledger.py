@@ -31,7 +31,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -416,17 +416,18 @@ def _digests(text: str) -> dict[str, str]:
     return data
 
 
-_INFO_FIELDS = tuple(f.name for f in fields(ImageInfo))
+_DERIVED_FIELDS = ("oriented_width", "oriented_height")  # in ImageInfo.to_dict(), not in its __init__
 
 
 def _decode_info(data: dict[str, Any]) -> ImageInfo | None:
     """An ImageInfo from its to_dict(); None (a cache miss) if the model changed since it was stored."""
-    try:
-        values = {name: data[name] for name in _INFO_FIELDS if name in data}
-        values["format"] = Format(values["format"])
-        values["color_mode"] = ColorMode(values["color_mode"])
-        return ImageInfo(**values)
-    except (KeyError, ValueError, TypeError):
+    try:  # `data` is freshly decoded and ours to change; this runs once per file of a warm run
+        data["format"] = Format(data["format"])
+        data["color_mode"] = ColorMode(data["color_mode"])
+        for derived in _DERIVED_FIELDS:
+            data.pop(derived, None)
+        return ImageInfo(**data)
+    except (KeyError, ValueError, TypeError):  # a field added or removed since: a miss, read the file again
         return None
 
 

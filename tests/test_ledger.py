@@ -323,3 +323,18 @@ def test_a_row_this_code_cannot_read_is_a_miss_and_is_replaced(tmp_path: Path, l
     assert ledger.lookup(path, st, probe_version="v") is None
     assert ledger.store(path, st, digests={"sha256": "11" * 32})
     assert ledger.lookup(path, st, probe_version="v").digests == {"sha256": "11" * 32}
+
+
+def test_a_stored_header_from_another_model_is_a_miss(tmp_path: Path, ledger: Ledger) -> None:
+    """A field added to (or dropped from) ImageInfo since a row was written: the file is read again."""
+    path = tmp_path / "a.bin"
+    st = settled(path, b"a")
+    ledger.store(path, st, info=INFO, probe_version="v")
+    entry = ledger.lookup(path, st, probe_version="v")
+    assert entry is not None and entry.info == INFO
+    for change in ("json_set(info, '$.new_field', 1)", "json_remove(info, '$.width')"):
+        ledger.store(path, st, info=INFO, probe_version="v")
+        with sqlite3.connect(ledger.path) as conn:
+            conn.execute(f"UPDATE files SET info = {change}")
+        entry = ledger.lookup(path, st, probe_version="v")
+        assert entry is None or entry.info is None
