@@ -12,6 +12,7 @@ import pytest
 
 from preflight import ColorMode, Format, ProbeError, probe
 from preflight.errors import CorruptDataError, MalformedError, TruncatedError, UnsupportedFormatError
+from tests._png import chunk
 from tests.conftest import CORPORA
 
 PNGSUITE = CORPORA / "pngsuite"
@@ -83,10 +84,6 @@ def test_bad_idat_crc_passes_header_probe_but_not_deep() -> None:
 # Hand-built files for what PngSuite does not cover.
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
 def _png(
     width: int,
     height: int,
@@ -101,10 +98,10 @@ def _png(
         rows = b"".join(b"\x00" + b"\x00" * width for _ in range(height))
     return (
         b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", ihdr)
+        + chunk(b"IHDR", ihdr)
         + extra
-        + _chunk(b"IDAT", zlib.compress(rows))
-        + _chunk(b"IEND", b"")
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
     )
 
 
@@ -119,27 +116,27 @@ def test_size_beyond_31_bits_is_malformed() -> None:
 
 
 def test_apng_frame_count_and_alpha_from_trns() -> None:
-    actl = _chunk(b"acTL", struct.pack(">II", 3, 0))
-    trns = _chunk(b"tRNS", b"\x00\x00")
+    actl = chunk(b"acTL", struct.pack(">II", 3, 0))
+    trns = chunk(b"tRNS", b"\x00\x00")
     info = probe(_png(4, 2, extra=actl + trns))
     assert info.frames == 3
     assert info.has_alpha
     assert info.codec == "APNG"
 
 
-def test_exif_orientation_from_exif_chunk() -> None:
+def test_exif_orientation_from_exifchunk() -> None:
     exif = (
         b"MM\x00\x2a\x00\x00\x00\x08\x00\x01"
         + b"\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00"
         + b"\x00" * 4
     )
-    info = probe(_png(40, 10, extra=_chunk(b"eXIf", exif)))
+    info = probe(_png(40, 10, extra=chunk(b"eXIf", exif)))
     assert info.orientation == 6
     assert (info.oriented_width, info.oriented_height) == (10, 40)
 
 
 def test_icc_profile_is_detected() -> None:
-    assert probe(_png(1, 1, extra=_chunk(b"iCCP", b"x\x00\x00" + zlib.compress(b"icc")))).icc
+    assert probe(_png(1, 1, extra=chunk(b"iCCP", b"x\x00\x00" + zlib.compress(b"icc")))).icc
 
 
 def test_cut_inside_the_header_is_truncated_and_names_the_file(tmp_path: Path) -> None:
